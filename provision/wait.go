@@ -1,0 +1,225 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/backstage-lab/lab/labs"
+)
+
+const pollInterval = 150 * time.Millisecond
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// ProbeReady asks Backstage's readiness endpoint once.
+func ProbeReady(ctx context.Context, s *Session) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/.backstage/health/v1/readiness", nil)
+	if err != nil {
+		return err
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return fmt.Errorf("%w: readiness answered %d %s", ErrNotReady, res.StatusCode, body)
+	}
+	return nil
+}
+
+// waitReady waits until PostgreSQL accepts connections, Backstage answers its readiness endpoint, and
+// the catalog has read the lab's files. Every poll first checks that the containers still run, so a
+// crash is reported at once with the container's last log lines instead of after the deadline.
+func waitReady(ctx context.Context, eng Engine, s *Session, o StartOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Wait)
+	defer cancel()
+	pgDone := make(chan error, 1)
+	go func() { pgDone <- waitPostgres(ctx, eng, s) }()
+
+	done := step(o.Reporter, "backstage", fmt.Sprintf("Waiting ≤ %s for Backstage at %s", o.Wait, s.URL()))
+	err := poll(ctx, func() (bool, error) {
+		if err := alive(ctx, eng, s.Backstage, s.Postgres); err != nil {
+			return false, err
+		}
+		return ProbeReady(ctx, s) == nil, nil
+	})
+	done(err)
+	if err != nil {
+		return timeoutMessage(ctx, err, "backstage", o.Wait, s)
+	}
+	if err := <-pgDone; err != nil {
+		return timeoutMessage(ctx, err, "postgres", o.Wait, s)
+	}
+	done = step(o.Reporter, "catalog", "Waiting for the catalog to read the lab's files")
+	firstSeen := map[string]time.Time{}
+	err = poll(ctx, func() (bool, error) { return catalogLoaded(ctx, s, o.Lab, firstSeen), nil })
+	done(err)
+	if err != nil {
+		return timeoutMessage(ctx, err, "the catalog", o.Wait, s)
+	}
+	return nil
+}
+
+func timeoutMessage(ctx context.Context, err error, what string, wait time.Duration, s *Session) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: timed out after %s waiting for %s; see `lab logs backstage` (lab %s)", ErrNotReady, wait, what, s.Lab)
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return err
+	}
+	return err
+}
+
+func waitPostgres(ctx context.Context, eng Engine, s *Session) error {
+	return poll(ctx, func() (bool, error) {
+		if err := alive(ctx, eng, s.Postgres); err != nil {
+			return false, err
+		}
+		code, _, err := eng.Exec(ctx, s.Postgres.ID, []string{"pg_isready", "-q", "-h", "127.0.0.1", "-U", postgresUser})
+		return err == nil && code == 0, nil
+	})
+}
+
+// alive fails when a container has exited, with its exit code and the last lines of its log.
+func alive(ctx context.Context, eng Engine, cs ...*Container) error {
+	for _, c := range cs {
+		st, err := eng.Inspect(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if st.Running {
+			continue
+		}
+		var tail limitedBuffer
+		_ = eng.Logs(context.WithoutCancel(ctx), c.ID, false, "20", &tail)
+		reason := fmt.Sprintf("exited with code %d", st.ExitCode)
+		if st.OOMKilled {
+			reason = "was killed for using too much memory"
+		}
+		return fmt.Errorf("container %s %s; its last log lines:\n%s", c.Name, reason, tail.String())
+	}
+	return nil
+}
+
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.b = append(l.b, p...)
+	if len(l.b) > 8192 {
+		l.b = l.b[len(l.b)-8192:]
+	}
+	return len(p), nil
+}
+func (l *limitedBuffer) String() string { return string(l.b) }
+
+// poll calls f until it reports done, fails, or ctx ends.
+func poll(ctx context.Context, f func() (bool, error)) error {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		ok, err := f()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// locationGrace is how long a file's Location may exist without any entity from it before lab stops
+// waiting for it: a file whose every entity is invalid (a repair task) never produces one.
+const locationGrace = 5 * time.Second
+
+// catalogLoaded reports whether every catalog file of the lab has been read: each file has produced at
+// least one entity, or its Location reports an error (a broken file is a task, not a reason to wait), or
+// its Location has existed for locationGrace. firstSeen remembers when each Location appeared.
+func catalogLoaded(ctx context.Context, s *Session, lab *labs.Lab, firstSeen map[string]time.Time) bool {
+	var targets []string
+	for _, f := range lab.Fixtures.Catalog {
+		targets = append(targets, path.Join("/fixtures", f))
+	}
+	for _, f := range lab.Fixtures.Locations {
+		targets = append(targets, path.Join("/workspace", f))
+	}
+	if len(targets) == 0 {
+		return true
+	}
+	q := url.Values{}
+	q.Add("fields", "kind,metadata.annotations,spec.target,status")
+	for _, t := range targets {
+		q.Add("filter", "metadata.annotations.backstage.io/managed-by-location=file:"+t)
+		q.Add("filter", "kind=location,spec.target="+t)
+	}
+	var body struct {
+		Items []struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Annotations map[string]string `json:"annotations"`
+			} `json:"metadata"`
+			Spec struct {
+				Target string `json:"target"`
+			} `json:"spec"`
+			Status *struct {
+				Items []struct {
+					Level string `json:"level"`
+				} `json:"items"`
+			} `json:"status"`
+		} `json:"items"`
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/api/catalog/entities/by-query?"+q.Encode(), nil)
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return false // not up yet: keep polling
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&body) != nil {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, it := range body.Items {
+		if it.Kind != "Location" {
+			loc := it.Metadata.Annotations["backstage.io/managed-by-location"]
+			seen[strings.TrimPrefix(loc, "file:")] = true
+			continue
+		}
+		if _, ok := firstSeen[it.Spec.Target]; !ok {
+			firstSeen[it.Spec.Target] = time.Now()
+		}
+		if time.Since(firstSeen[it.Spec.Target]) > locationGrace {
+			seen[it.Spec.Target] = true
+		}
+		if it.Status != nil {
+			for _, st := range it.Status.Items {
+				if st.Level == "error" {
+					seen[it.Spec.Target] = true
+				}
+			}
+		}
+	}
+	for _, t := range targets {
+		if !seen[t] {
+			return false
+		}
+	}
+	return true
+}
