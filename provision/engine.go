@@ -59,16 +59,16 @@ type Mount struct {
 
 // Container is what lab reads back from a container.
 type Container struct {
-	ID       string
-	Name     string
-	Image    string
-	Labels   map[string]string
-	Running  bool
-	Status   string // e.g. "running", "exited"
-	ExitCode int
+	ID        string
+	Name      string
+	Image     string
+	Labels    map[string]string
+	Running   bool
+	Status    string // e.g. "running", "exited"
+	ExitCode  int
 	OOMKilled bool
-	Ports    map[string]int // container port → host port
-	Env      []string
+	Ports     map[string]int // container port → host port
+	Env       []string
 }
 
 // ResourceKind is the kind of a Docker resource.

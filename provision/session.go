@@ -30,8 +30,8 @@ type Session struct {
 func (s *Session) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.BackstagePort) }
 
 // Names of a lab's resources: deterministic to help people reading `docker ps`; lab finds them by label.
-func networkName(lab string) string       { return "lab-" + lab }
-func volumeName(lab string) string        { return "lab-" + lab + "-pgdata" }
+func networkName(lab string) string         { return "lab-" + lab }
+func volumeName(lab string) string          { return "lab-" + lab + "-pgdata" }
 func containerName(lab, role string) string { return "lab-" + lab + "-" + role }
 
 const (

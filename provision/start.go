@@ -270,7 +270,12 @@ func CopyTree(fsys fs.FS, src, dst string) error {
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", src, err)
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(p, src), "/")
+		rel := p
+		if src != "." {
+			rel = strings.TrimPrefix(strings.TrimPrefix(p, src), "/")
+		} else if p == "." {
+			rel = ""
+		}
 		target := filepath.Join(dst, filepath.FromSlash(rel))
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)

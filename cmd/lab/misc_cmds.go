@@ -34,16 +34,16 @@ func newVersionCmd(f *cli.Factory) *cobra.Command {
 
 // labJSON is the documented shape of one lab in `lab list --json`.
 type labJSON struct {
-	Slug        string       `json:"slug"`
-	Title       string       `json:"title"`
-	Domain      string       `json:"domain"`
-	DomainName  string       `json:"domain_name"`
-	Topic       string       `json:"topic"`
-	TopicName   string       `json:"topic_name"`
-	Minutes     int          `json:"minutes"`
-	Summary     string       `json:"summary"`
-	Tasks       int          `json:"tasks"`
-	Progress    progressJSON `json:"progress"`
+	Slug       string       `json:"slug"`
+	Title      string       `json:"title"`
+	Domain     string       `json:"domain"`
+	DomainName string       `json:"domain_name"`
+	Topic      string       `json:"topic"`
+	TopicName  string       `json:"topic_name"`
+	Minutes    int          `json:"minutes"`
+	Summary    string       `json:"summary"`
+	Tasks      int          `json:"tasks"`
+	Progress   progressJSON `json:"progress"`
 }
 
 type listOptions struct{ JSON bool }

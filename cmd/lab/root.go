@@ -34,6 +34,12 @@ lays out a workspace you edit with your own editor, and checks your work task by
 		newStopCmd(f),
 		newRestartCmd(f),
 		newDestroyCmd(f),
+		newCheckCmd(f),
+		newTasksCmd(f),
+		newHintCmd(f),
+		newSolveCmd(f),
+		newResetCmd(f),
+		newVerifyCmd(f),
 		newImagesCmd(f),
 	)
 	return root

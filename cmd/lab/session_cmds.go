@@ -203,15 +203,15 @@ func chooseLab(f *cli.Factory, cat *labs.Catalog) (string, error) {
 
 // sessionStatus is the documented JSON shape of `lab status --json` and `lab start --json`.
 type sessionStatus struct {
-	Session   string `json:"session"`
-	Lab       string `json:"lab"`
-	Title     string `json:"title,omitempty"`
-	URL       string `json:"url"`
-	Workspace string `json:"workspace"`
-	Backstage string `json:"backstage"` // ready | starting | stopped | missing
-	Postgres  string `json:"postgres"`  // running | stopped | missing
-	PostgresURL string `json:"postgres_url,omitempty"`
-	Progress  *progressJSON `json:"progress,omitempty"`
+	Session     string        `json:"session"`
+	Lab         string        `json:"lab"`
+	Title       string        `json:"title,omitempty"`
+	URL         string        `json:"url"`
+	Workspace   string        `json:"workspace"`
+	Backstage   string        `json:"backstage"` // ready | starting | stopped | missing
+	Postgres    string        `json:"postgres"`  // running | stopped | missing
+	PostgresURL string        `json:"postgres_url,omitempty"`
+	Progress    *progressJSON `json:"progress,omitempty"`
 }
 
 func sessionJSON(s *provision.Session, lab *labs.Lab, backstage string) sessionStatus {

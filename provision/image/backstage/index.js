@@ -1,0 +1,106 @@
+'use strict';
+
+// Backstage backend for lab (new backend system, plain CommonJS, no build step).
+// Started by docker-entrypoint.sh with --config flags: /app/app-config.yaml, then /config/*.yaml in sorted order.
+
+const fs = require('node:fs/promises');
+const os = require('node:os');
+const path = require('node:path');
+const { createBackend } = require('@backstage/backend-defaults');
+const { coreServices, createBackendModule } = require('@backstage/backend-plugin-api');
+const { catalogLocationsExtensionPoint } = require('@backstage/plugin-catalog-node');
+const { DirectoryPreparer, techdocsPreparerExtensionPoint } = require('@backstage/plugin-techdocs-node');
+
+// Lets POST /api/catalog/locations register locations of type "file" (the default allows only "url"):
+// labs register files from the read-only /workspace and /fixtures mounts. There is no config key for this.
+const catalogModuleLabLocationTypes = createBackendModule({
+  pluginId: 'catalog',
+  moduleId: 'lab-location-types',
+  register(reg) {
+    reg.registerInit({
+      deps: { locations: catalogLocationsExtensionPoint },
+      async init({ locations }) {
+        locations.setAllowedLocationTypes(['url', 'file']);
+      },
+    });
+  },
+});
+
+// TechDocs' stock "dir" preparer hands the entity's own directory to the generator, which then rewrites
+// mkdocs.yml in place: that fails with EROFS on the read-only /workspace and /fixtures mounts (and would modify
+// the learner's files). This preparer builds from a private, writable copy instead and cleans it up afterwards.
+const SKIP_DIRS = new Set(['.git', 'node_modules']);
+
+async function makeOwnerWritable(dir) {
+  await fs.chmod(dir, 0o755);
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      await makeOwnerWritable(p);
+    } else if (entry.isFile()) {
+      await fs.chmod(p, 0o644);
+    }
+  }
+}
+
+const techdocsModuleLabDirPreparer = createBackendModule({
+  pluginId: 'techdocs',
+  moduleId: 'lab-dir-preparer',
+  register(reg) {
+    reg.registerInit({
+      deps: {
+        preparers: techdocsPreparerExtensionPoint,
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        urlReader: coreServices.urlReader,
+      },
+      async init({ preparers, config, logger, urlReader }) {
+        const stock = DirectoryPreparer.fromConfig(config, { logger, reader: urlReader });
+        const tmp = path.resolve(os.tmpdir()) + path.sep;
+        preparers.registerPreparer('dir', {
+          shouldCleanPreparedDirectory: () => true,
+          async prepare(entity, options) {
+            const prepared = await stock.prepare(entity, options);
+            if (path.resolve(prepared.preparedDir).startsWith(tmp)) {
+              return prepared; // already a temporary tree (url-based location)
+            }
+            const copy = await fs.mkdtemp(path.join(os.tmpdir(), 'lab-techdocs-'));
+            try {
+              await fs.cp(prepared.preparedDir, copy, {
+                recursive: true,
+                filter: src => !SKIP_DIRS.has(path.basename(src)),
+              });
+              await makeOwnerWritable(copy);
+            } catch (error) {
+              await fs.rm(copy, { recursive: true, force: true });
+              throw error;
+            }
+            return { preparedDir: copy, etag: prepared.etag };
+          },
+        });
+      },
+    });
+  },
+});
+
+const backend = createBackend();
+
+backend.add(require('@backstage/plugin-auth-backend').default);
+backend.add(require('@backstage/plugin-auth-backend-module-guest-provider').default);
+
+backend.add(require('@backstage/plugin-permission-backend').default);
+backend.add(require('@backstage/plugin-permission-backend-module-allow-all-policy').default);
+
+backend.add(require('@backstage/plugin-catalog-backend').default);
+backend.add(require('@backstage/plugin-catalog-backend-module-scaffolder-entity-model').default);
+backend.add(require('@backstage/plugin-catalog-backend-module-unprocessed').default);
+backend.add(catalogModuleLabLocationTypes);
+
+backend.add(require('@backstage/plugin-scaffolder-backend').default);
+
+backend.add(require('@backstage/plugin-techdocs-backend').default);
+backend.add(techdocsModuleLabDirPreparer);
+
+backend.add(require('@backstage/plugin-events-backend').default);
+
+backend.start();
