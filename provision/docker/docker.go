@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -90,6 +91,9 @@ func (e *Engine) PullImage(ctx context.Context, ref string, progress func(string
 	return readJSONStream(res, progress)
 }
 
+// ansi matches terminal colour sequences some build steps print.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+
 // readJSONStream reads the daemon's JSON message stream, reporting lines and returning the first error.
 func readJSONStream(r io.Reader, progress func(string)) error {
 	dec := json.NewDecoder(r)
@@ -118,7 +122,7 @@ func readJSONStream(r io.Reader, progress func(string)) error {
 		if line == "" && m.Status != "" {
 			line = strings.TrimSpace(m.ID + " " + m.Status)
 		}
-		for _, l := range strings.Split(strings.TrimRight(line, "\n"), "\n") {
+		for _, l := range strings.Split(strings.TrimRight(ansi.ReplaceAllString(line, ""), "\n"), "\n") {
 			if strings.TrimSpace(l) != "" && progress != nil {
 				progress(l)
 			}

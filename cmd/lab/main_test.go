@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/backstage-lab/lab/provision"
+	"github.com/backstage-lab/lab/provision/docker"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"lab": func() { os.Exit(run(os.Args[1:], os.Getenv)) },
+	})
+}
+
+// TestScript runs the end-to-end scripts in testdata/script: a learner's session against a real
+// Backstage and PostgreSQL in Docker. Skipped under -short and without Docker.
+func TestScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: starts Backstage in Docker")
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			if cond == "docker" {
+				return dockerAvailable(), nil
+			}
+			return false, nil
+		},
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("LAB_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("NO_COLOR", "1")
+			for _, k := range []string{"DOCKER_HOST", "LAB_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"} {
+				if v := os.Getenv(k); v != "" {
+					env.Setenv(k, v)
+				}
+			}
+			work := env.WorkDir
+			env.Defer(func() { destroyUnder(work) })
+			return nil
+		},
+	})
+}
+
+func dockerAvailable() bool {
+	eng, err := docker.New()
+	if err != nil {
+		return false
+	}
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return eng.Ping(ctx) == nil
+}
+
+// destroyUnder removes every lab session whose workspace lies under dir (a script's work dir), so a
+// failing script leaves nothing behind.
+func destroyUnder(dir string) {
+	eng, err := docker.New()
+	if err != nil {
+		return
+	}
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	all, err := provision.FindAll(ctx, eng)
+	if err != nil {
+		return
+	}
+	for _, s := range all {
+		if strings.HasPrefix(s.Workspace, dir) {
+			_, _ = provision.Destroy(ctx, eng, s.Lab, provision.Discard)
+		}
+	}
+}
