@@ -11,7 +11,8 @@ type Engine interface {
 	Ping(ctx context.Context) error
 	ImageExists(ctx context.Context, ref string) (bool, error)
 	// BuildImage builds a Dockerfile context (a tar stream) and calls progress with each output line.
-	BuildImage(ctx context.Context, buildContext io.Reader, tag string, labels map[string]string, progress func(line string)) error
+	// With noCache every step runs again (for measuring a cold build).
+	BuildImage(ctx context.Context, buildContext io.Reader, tag string, labels map[string]string, noCache bool, progress func(line string)) error
 	PullImage(ctx context.Context, ref string, progress func(line string)) error
 	SaveImages(ctx context.Context, refs []string, w io.Writer) error
 	LoadImages(ctx context.Context, r io.Reader) error

@@ -30,8 +30,9 @@ type ImageOptions struct {
 	// only in the build stage that runs npm and is not part of the final image.
 	CABundle []byte
 	Reporter Reporter
-	// Rebuild builds even when the image exists.
+	// Rebuild builds even when the image exists; NoCache also ignores the build cache.
 	Rebuild bool
+	NoCache bool
 }
 
 // BackstageImageRef names the Backstage image for a build context: the tag is a hash of the context, so a
@@ -113,7 +114,7 @@ func buildBackstage(ctx context.Context, eng Engine, ref string, o ImageOptions)
 	done := step(o.Reporter, "build", "Building "+ref+" (a few minutes the first time)")
 	var tail []string
 	start := time.Now()
-	err := eng.BuildImage(ctx, pr, ref, map[string]string{LabelManaged: "true", LabelVersion: Version}, func(line string) {
+	err := eng.BuildImage(ctx, pr, ref, map[string]string{LabelManaged: "true", LabelVersion: Version}, o.NoCache, func(line string) {
 		tail = append(tail, line)
 		if len(tail) > 30 {
 			tail = tail[1:]

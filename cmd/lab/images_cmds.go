@@ -36,7 +36,7 @@ for the base images from Debian and npm packages with "lab images offline".`,
 }
 
 func newImagesBuildCmd(f *cli.Factory) *cobra.Command {
-	var rebuild bool
+	var rebuild, noCache bool
 	var ca string
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -57,7 +57,7 @@ func newImagesBuildCmd(f *cli.Factory) *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			ref, err := provision.EnsureImages(ctx, eng, provision.ImageOptions{Context: image.Backstage(), CABundle: bundle, Reporter: rep, Rebuild: rebuild})
+			ref, err := provision.EnsureImages(ctx, eng, provision.ImageOptions{Context: image.Backstage(), CABundle: bundle, Reporter: rep, Rebuild: rebuild || noCache, NoCache: noCache})
 			if err != nil {
 				return err
 			}
@@ -67,6 +67,7 @@ func newImagesBuildCmd(f *cli.Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "build even if the image exists")
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "rebuild without the build cache (a cold build)")
 	cmd.Flags().StringVar(&ca, "ca-bundle", "", "PEM CA bundle for npm behind a TLS-inspecting proxy (also $LAB_CA_BUNDLE)")
 	return cmd
 }

@@ -103,7 +103,11 @@ func verifyRun(ctx context.Context, f *cli.Factory, o *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	ref, err := provision.EnsureImages(ctx, eng, provision.ImageOptions{Context: image.Backstage(), Reporter: rep})
+	ca, err := caBundle(f, "")
+	if err != nil {
+		return err
+	}
+	ref, err := provision.EnsureImages(ctx, eng, provision.ImageOptions{Context: image.Backstage(), CABundle: ca, Reporter: rep})
 	if err != nil {
 		return err
 	}

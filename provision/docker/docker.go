@@ -66,12 +66,13 @@ func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
 }
 
 // BuildImage builds with the classic builder (no BuildKit session needed) and streams its output lines.
-func (e *Engine) BuildImage(ctx context.Context, buildContext io.Reader, tag string, labels map[string]string, progress func(string)) error {
+func (e *Engine) BuildImage(ctx context.Context, buildContext io.Reader, tag string, labels map[string]string, noCache bool, progress func(string)) error {
 	res, err := e.cli.ImageBuild(ctx, buildContext, client.ImageBuildOptions{
 		Tags:        []string{tag},
 		Labels:      labels,
 		Remove:      true,
 		ForceRemove: true,
+		NoCache:     noCache,
 		Dockerfile:  "Dockerfile",
 	})
 	if err != nil {

@@ -61,7 +61,7 @@ func (e *Engine) ImageExists(_ context.Context, ref string) (bool, error) {
 }
 
 // BuildImage drains the context and records the tag.
-func (e *Engine) BuildImage(_ context.Context, r io.Reader, tag string, _ map[string]string, progress func(string)) error {
+func (e *Engine) BuildImage(_ context.Context, r io.Reader, tag string, _ map[string]string, _ bool, progress func(string)) error {
 	_, _ = io.Copy(io.Discard, r)
 	e.mu.Lock()
 	defer e.mu.Unlock()

