@@ -122,7 +122,8 @@ func lastChange(dir string) time.Time {
 }
 
 func (t *checkTarget) run(ctx context.Context, tasks []string) (*checks.Report, error) {
-	rep, err := checks.Run(ctx, t.env, t.lab, checks.Options{Tasks: tasks, SettleUntil: lastChange(t.session.Workspace).Add(settleWindow)})
+	changed := lastChange(t.session.Workspace)
+	rep, err := checks.Run(ctx, t.env, t.lab, checks.Options{Tasks: tasks, Changed: changed, SettleUntil: changed.Add(settleWindow)})
 	if err != nil {
 		return nil, err
 	}

@@ -209,7 +209,7 @@ func verifyLab(ctx context.Context, f *cli.Factory, eng provision.Engine, lab *l
 	if err := provision.CopyTree(lab.FS, "solution", ws); err != nil {
 		return fail(err)
 	}
-	r, err = checks.Run(ctx, env, lab, checks.Options{SettleUntil: time.Now().Add(verifySettle)})
+	r, err = checks.Run(ctx, env, lab, checks.Options{Changed: time.Now(), SettleUntil: time.Now().Add(verifySettle)})
 	if err != nil {
 		return fail(err)
 	}
@@ -281,7 +281,7 @@ func verifyVariants(ctx context.Context, env checks.Env, lab *labs.Lab, ws strin
 			return nil, err
 		}
 		_ = os.Remove(filepath.Join(ws, "expect.yaml"))
-		steps = append(steps, verifyVariant(ctx, env, lab, "variant:"+e.Name(), want)...)
+		steps = append(steps, verifyVariant(ctx, env, lab, "variant:"+e.Name(), want, time.Now())...)
 	}
 	// Leave the workspace on the solution.
 	return steps, provision.CopyTree(lab.FS, "solution", ws)
@@ -289,7 +289,7 @@ func verifyVariants(ctx context.Context, env checks.Env, lab *labs.Lab, ws strin
 
 // verifyVariant re-checks until every expected task fails with its message (the catalog needs a moment
 // to process the change), or until verifySettle has passed.
-func verifyVariant(ctx context.Context, env checks.Env, lab *labs.Lab, phase string, want []variantExpectation) []verifyStep {
+func verifyVariant(ctx context.Context, env checks.Env, lab *labs.Lab, phase string, want []variantExpectation, changed time.Time) []verifyStep {
 	var tasks []string
 	for _, w := range want {
 		tasks = append(tasks, w.Task)
@@ -299,7 +299,7 @@ func verifyVariant(ctx context.Context, env checks.Env, lab *labs.Lab, phase str
 	for {
 		steps = steps[:0]
 		all := true
-		r, err := checks.Run(ctx, env, lab, checks.Options{Tasks: tasks})
+		r, err := checks.Run(ctx, env, lab, checks.Options{Tasks: tasks, Changed: changed})
 		for _, w := range want {
 			st := verifyStep{Phase: phase, Task: w.Task, Want: fmt.Sprintf("fail with %q", w.Message)}
 			switch {

@@ -1,0 +1,150 @@
+package checks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/backstage-lab/lab/checks/backstage"
+)
+
+// The catalog processes an edit asynchronously: after a refresh it takes a second or two until the
+// entity it serves matches the file. Right after an edit, Run waits for that before judging anything,
+// so a check can neither fail nor pass on the state before the edit.
+
+// catchUpPoll is the pause between two comparisons of the workspace files with the catalog.
+const catchUpPoll = 200 * time.Millisecond
+
+// stitchGrace lets the catalog update the other side of relations (reverse relations are stitched onto
+// the target entity a moment after the source entity changes).
+const stitchGrace = 500 * time.Millisecond
+
+// catchUp waits until every entity written in the lab's workspace catalog files is served by the catalog
+// as written, or until deadline. Entities the catalog rejects are never served as written: for them the
+// wait ends at the deadline. It returns early only when ctx ends.
+func (r *runner) catchUp(ctx context.Context, deadline time.Time) {
+	docs := r.workspaceEntities()
+	if len(docs) == 0 {
+		return
+	}
+	refs := make([]string, 0, len(docs))
+	for ref := range docs {
+		refs = append(refs, ref)
+	}
+	for {
+		served, err := r.env.API.EntitiesByRefs(ctx, refs)
+		if err == nil && allServedAsWritten(refs, docs, served) {
+			sleep(ctx, stitchGrace)
+			return
+		}
+		if !time.Now().Add(catchUpPoll).Before(deadline) || ctx.Err() != nil {
+			return
+		}
+		sleep(ctx, catchUpPoll)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// workspaceEntities parses the lab's workspace catalog files and returns their entity documents by ref.
+// Files that do not parse are skipped: the pre-scan reports them, and the catalog keeps what it had.
+func (r *runner) workspaceEntities() map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, loc := range r.lab.Fixtures.Locations {
+		data, err := os.ReadFile(filepath.Join(r.env.Workspace, filepath.FromSlash(loc)))
+		if err != nil {
+			continue
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		for {
+			var doc map[string]any
+			if err := dec.Decode(&doc); err != nil {
+				break
+			}
+			kind, _ := doc["kind"].(string)
+			meta, _ := doc["metadata"].(map[string]any)
+			name, _ := meta["name"].(string)
+			if kind == "" || name == "" {
+				continue
+			}
+			ns, _ := meta["namespace"].(string)
+			if ns == "" {
+				ns = "default"
+			}
+			out[strings.ToLower(kind+":"+ns+"/"+name)] = doc
+		}
+	}
+	return out
+}
+
+// allServedAsWritten reports whether each served entity carries what its file says in spec and in
+// metadata's annotations, labels, title and description.
+func allServedAsWritten(refs []string, docs map[string]map[string]any, served []*backstage.Entity) bool {
+	if len(served) != len(refs) {
+		return false
+	}
+	for i, ref := range refs {
+		e := served[i]
+		if e == nil {
+			return false
+		}
+		doc := docs[ref]
+		if !subset(doc["spec"], e.Raw["spec"]) {
+			return false
+		}
+		meta, _ := doc["metadata"].(map[string]any)
+		gotMeta, _ := e.Raw["metadata"].(map[string]any)
+		for _, k := range []string{"annotations", "labels", "title", "description"} {
+			if !subset(meta[k], gotMeta[k]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// subset reports whether got has every value of want (maps compared key by key; substitutions such as
+// {$text: ./file} are replaced by the catalog, so they match anything).
+func subset(want, got any) bool {
+	switch w := want.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		for k := range w {
+			if strings.HasPrefix(k, "$") {
+				return true
+			}
+		}
+		g, ok := got.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			if !subset(wv, g[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !subset(w[i], g[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return looseEqual(want, got)
+}
