@@ -40,6 +40,7 @@ lays out a workspace you edit with your own editor, and checks your work task by
 		newSolveCmd(f),
 		newResetCmd(f),
 		newVerifyCmd(f),
+		newAPICmd(f),
 		newImagesCmd(f),
 	)
 	return root
