@@ -329,3 +329,17 @@ func Restart(ctx context.Context, eng Engine, s *Session, o StartOptions) (*Sess
 	}
 	return fresh, waitReady(ctx, eng, fresh, o)
 }
+
+// WorkspaceConfigChanged reports whether the learner's config file (lab.Fixtures.WorkspaceConfig) differs
+// from the copy the running Backstage was started with, so a restart is needed to apply it.
+func WorkspaceConfigChanged(lab *labs.Lab, workspace string, state StateDir) bool {
+	if lab.Fixtures.WorkspaceConfig == "" {
+		return false
+	}
+	current, err := os.ReadFile(filepath.Join(workspace, lab.Fixtures.WorkspaceConfig))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	applied, _ := os.ReadFile(filepath.Join(state.SessionDir(lab.Slug), "config", "30-workspace.yaml"))
+	return string(current) != string(applied)
+}

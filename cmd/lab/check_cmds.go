@@ -121,6 +121,27 @@ func lastChange(dir string) time.Time {
 	return newest
 }
 
+// applyConfig restarts Backstage when the learner changed the lab's config file since it started, so
+// that checks judge the configuration as written. A configuration Backstage rejects is the learner's to
+// fix: the error carries Backstage's own log lines.
+func (t *checkTarget) applyConfig(ctx context.Context, f *cli.Factory) error {
+	if !provision.WorkspaceConfigChanged(t.lab, t.session.Workspace, t.state) {
+		return nil
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s changed: restarting Backstage to apply it ...\n", t.lab.Fixtures.WorkspaceConfig)
+	eng, err := f.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := provision.Restart(ctx, eng, t.session, provision.StartOptions{Lab: t.lab, State: t.state, Wait: 2 * time.Minute})
+	if err != nil {
+		return fmt.Errorf("backstage did not start with your %s: %w\nFix the file and run lab check again", t.lab.Fixtures.WorkspaceConfig, err)
+	}
+	t.session = s
+	t.env = sessionEnv(s)
+	return nil
+}
+
 func (t *checkTarget) run(ctx context.Context, tasks []string) (*checks.Report, error) {
 	changed := lastChange(t.session.Workspace)
 	rep, err := checks.Run(ctx, t.env, t.lab, checks.Options{Tasks: tasks, Changed: changed, SettleUntil: changed.Add(settleWindow)})
@@ -154,6 +175,9 @@ func checkRun(ctx context.Context, f *cli.Factory, o *checkOptions) error {
 	}
 	if o.Watch {
 		return watch(ctx, f, t, o)
+	}
+	if err := t.applyConfig(ctx, f); err != nil {
+		return err
 	}
 	rep, err := t.run(ctx, o.Tasks)
 	if err != nil {
@@ -218,7 +242,11 @@ func watch(ctx context.Context, f *cli.Factory, t *checkTarget, o *checkOptions)
 			if f.IO.OutTTY {
 				fmt.Fprint(f.IO.Out, "\033[H\033[2J")
 			}
-			rep, err := t.run(ctx, o.Tasks)
+			err := t.applyConfig(ctx, f)
+			var rep *checks.Report
+			if err == nil {
+				rep, err = t.run(ctx, o.Tasks)
+			}
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -184,8 +184,9 @@ func verifyLab(ctx context.Context, f *cli.Factory, eng provision.Engine, lab *l
 	}
 	defer os.RemoveAll(tmp)
 	ws := filepath.Join(tmp, lab.Slug)
+	state := provision.StateDir(filepath.Join(tmp, "state"))
 	s, err := provision.Start(ctx, eng, provision.StartOptions{
-		Lab: lab, Workspace: ws, State: provision.StateDir(filepath.Join(tmp, "state")),
+		Lab: lab, Workspace: ws, State: state,
 		BackstageImage: ref, PostgresImage: provision.PostgresImage, Wait: o.Wait, Reporter: rep,
 	})
 	if err != nil {
@@ -197,6 +198,15 @@ func verifyLab(ctx context.Context, f *cli.Factory, eng provision.Engine, lab *l
 		_, _ = provision.Destroy(cleanup, eng, lab.Slug, provision.Discard)
 	}()
 	env := sessionEnv(s)
+	// applyConfig restarts Backstage when a phase changed the learner's config file.
+	applyConfig := func() error {
+		if !provision.WorkspaceConfigChanged(lab, ws, state) {
+			return nil
+		}
+		s, err = provision.Restart(ctx, eng, s, provision.StartOptions{Lab: lab, State: state, Wait: o.Wait, Reporter: rep})
+		env = sessionEnv(s)
+		return err
+	}
 
 	// 1. The starting state: every check fails (a check that cannot fail is a defect).
 	r, err := checks.Run(ctx, env, lab, checks.Options{})
@@ -209,6 +219,9 @@ func verifyLab(ctx context.Context, f *cli.Factory, eng provision.Engine, lab *l
 	if err := provision.CopyTree(lab.FS, "solution", ws); err != nil {
 		return fail(err)
 	}
+	if err := applyConfig(); err != nil {
+		return fail(err)
+	}
 	r, err = checks.Run(ctx, env, lab, checks.Options{Changed: time.Now(), SettleUntil: time.Now().Add(verifySettle)})
 	if err != nil {
 		return fail(err)
@@ -217,7 +230,7 @@ func verifyLab(ctx context.Context, f *cli.Factory, eng provision.Engine, lab *l
 
 	// 3. Near misses: each fails the task it names, with the expected diagnosis.
 	if o.Variants {
-		steps, err := verifyVariants(ctx, env, lab, ws)
+		steps, err := verifyVariants(ctx, env, lab, ws, applyConfig)
 		if err != nil {
 			return fail(err)
 		}
@@ -252,7 +265,7 @@ type variantExpectation struct {
 	Message string `yaml:"message"`
 }
 
-func verifyVariants(ctx context.Context, env checks.Env, lab *labs.Lab, ws string) ([]verifyStep, error) {
+func verifyVariants(ctx context.Context, env checks.Env, lab *labs.Lab, ws string, applyConfig func() error) ([]verifyStep, error) {
 	entries, err := fs.ReadDir(lab.FS, "variants")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -281,10 +294,17 @@ func verifyVariants(ctx context.Context, env checks.Env, lab *labs.Lab, ws strin
 			return nil, err
 		}
 		_ = os.Remove(filepath.Join(ws, "expect.yaml"))
+		if err := applyConfig(); err != nil {
+			steps = append(steps, verifyStep{Phase: "variant:" + e.Name(), Task: "-", Want: "backstage restarts", Got: "error", Detail: err.Error()})
+			continue
+		}
 		steps = append(steps, verifyVariant(ctx, env, lab, "variant:"+e.Name(), want, time.Now())...)
 	}
 	// Leave the workspace on the solution.
-	return steps, provision.CopyTree(lab.FS, "solution", ws)
+	if err := provision.CopyTree(lab.FS, "solution", ws); err != nil {
+		return steps, err
+	}
+	return steps, applyConfig()
 }
 
 // verifyVariant re-checks until every expected task fails with its message (the catalog needs a moment
