@@ -42,7 +42,13 @@ var (
 	slugPattern   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	refPattern    = regexp.MustCompile(`^[a-z0-9A-Z]+:[a-z0-9A-Z_.-]+/[a-z0-9A-Z_.-]+$`)
 	yamlLineError = regexp.MustCompile(`^line (\d+): (.*)$`)
+	unknownField  = regexp.MustCompile(`field (\S+) not found in type labs\.(\w+)`)
 )
+
+// typeNames names the lab format's parts for messages (instead of Go type names).
+var typeNames = map[string]string{
+	"Lab": "the lab", "Fixtures": "fixtures", "Task": "a task", "Check": "a check", "DryRunExpect": "a dry-run expect",
+}
 
 // Parse decodes and validates a lab.yaml. source names the file in messages; dir is the lab directory
 // (used to check that the files the lab names exist; may be nil).
@@ -75,6 +81,10 @@ func yamlProblems(source string, err error) []Problem {
 	}
 	problems := make([]Problem, 0, len(msgs))
 	for _, m := range msgs {
+		m = unknownField.ReplaceAllStringFunc(m, func(x string) string {
+			g := unknownField.FindStringSubmatch(x)
+			return fmt.Sprintf("unknown field %q in %s (check its spelling and indentation)", g[1], typeNames[g[2]])
+		})
 		p := Problem{File: source, Message: m}
 		if g := yamlLineError.FindStringSubmatch(m); g != nil {
 			fmt.Sscanf(g[1], "%d", &p.Line)

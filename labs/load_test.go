@@ -66,7 +66,7 @@ func TestParseInvalid(t *testing.T) {
 		line int
 		msg  string
 	}{
-		{"invalid-unknown-field", 12, "field hint not found"},
+		{"invalid-unknown-field", 12, `unknown field "hint" in a task`},
 		{"invalid-missing-task-id", 9, "task 1 has no id"},
 		{"invalid-unknown-check-type", 15, `check 2: unknown check type "api"`},
 		{"invalid-field-wrong-type-for-check", 13, `field "file" does not apply to a relation check`},

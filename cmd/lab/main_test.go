@@ -51,6 +51,20 @@ func TestScript(t *testing.T) {
 	})
 }
 
+// TestScriptOffline runs the scripts that need no Docker daemon: bad input, help, labs.
+func TestScriptOffline(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/offline",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("LAB_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+	})
+}
+
 func dockerAvailable() bool {
 	eng, err := docker.New()
 	if err != nil {
