@@ -122,5 +122,6 @@ backend.add(require('@backstage/plugin-techdocs-backend').default);
 backend.add(techdocsModuleLabDirPreparer);
 
 backend.add(require('@backstage/plugin-events-backend').default);
+backend.add(require('@backstage/plugin-proxy-backend').default);
 
 backend.start();
