@@ -234,3 +234,23 @@ func TestEnsureImagesBuildsOnceAndExplainsOfflineFallback(t *testing.T) {
 		t.Fatalf("missing base image must point at the offline path, got %v", err)
 	}
 }
+
+func TestStartKeepsTheLearnersFilesAndRestoresMissingOnes(t *testing.T) {
+	eng := fake.New()
+	o := startOptions(t)
+	o.Wait = 100 * time.Millisecond
+	if err := os.MkdirAll(o.Workspace, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mine := filepath.Join(o.Workspace, "catalog-info.yaml")
+	if err := os.WriteFile(mine, []byte("kind: Component # my work\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = provision.Start(t.Context(), eng, o)
+	if data, _ := os.ReadFile(mine); !strings.Contains(string(data), "my work") {
+		t.Fatalf("the learner's file was overwritten: %q", data)
+	}
+	if _, err := os.Stat(filepath.Join(o.Workspace, "README.md")); err != nil {
+		t.Fatalf("a missing starting file was not restored: %v", err)
+	}
+}

@@ -207,6 +207,17 @@ func prepareFiles(o StartOptions) error {
 		}
 	} else if err != nil {
 		return fmt.Errorf("workspace: %w", err)
+	} else {
+		// The learner's files stay as they are; starting files they deleted (or never had) come back.
+		n, err := copyTree(lab.FS, "workspace", o.Workspace, false)
+		if err != nil {
+			return err
+		}
+		text := "Using your existing workspace " + o.Workspace
+		if n > 0 {
+			text += fmt.Sprintf(" (%d missing starting files restored)", n)
+		}
+		o.Reporter.Event(Event{Step: "workspace", Status: StatusWarn, Text: text})
 	}
 	dir := o.State.SessionDir(lab.Slug)
 	for _, sub := range []string{"fixtures", "config"} {
@@ -266,7 +277,15 @@ func WriteConfig(lab *labs.Lab, workspace, dir string) error {
 // CopyTree copies the directory src of fsys to the host directory dst (files 0644, directories 0755:
 // the Backstage container reads them as a non-root user).
 func CopyTree(fsys fs.FS, src, dst string) error {
-	return fs.WalkDir(fsys, src, func(p string, d fs.DirEntry, err error) error {
+	_, err := copyTree(fsys, src, dst, true)
+	return err
+}
+
+// copyTree copies src to dst; without overwrite, files that exist in dst are kept. It returns the number
+// of files written.
+func copyTree(fsys fs.FS, src, dst string, overwrite bool) (int, error) {
+	n := 0
+	err := fs.WalkDir(fsys, src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", src, err)
 		}
@@ -280,6 +299,11 @@ func CopyTree(fsys fs.FS, src, dst string) error {
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
+		if !overwrite {
+			if _, err := os.Lstat(target); err == nil {
+				return nil
+			}
+		}
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", p, err)
@@ -287,8 +311,10 @@ func CopyTree(fsys fs.FS, src, dst string) error {
 		if err := os.WriteFile(target, data, 0o644); err != nil {
 			return fmt.Errorf("copy %s: %w", p, err)
 		}
+		n++
 		return nil
 	})
+	return n, err
 }
 
 // Restart re-reads the lab's and the learner's configuration and restarts the Backstage container,

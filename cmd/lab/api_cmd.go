@@ -48,11 +48,7 @@ catalog location. --token prints the token and the base URL for curl instead.`,
 			if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
 				return cli.FlagErrorf("the path must start with /, e.g. /api/catalog/entities")
 			}
-			eng, err := f.Engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			s, err := resolveSession(cmd.Context(), f, eng, o.Lab)
+			_, s, err := openSession(cmd.Context(), f, o.Lab)
 			if err != nil {
 				return err
 			}

@@ -39,11 +39,7 @@ func currentTask(lab *labs.Lab, p *progress, id string) (*labs.Task, error) {
 
 // labOfSession finds the lab a learner command is about: --lab, else the running session's.
 func labOfSession(ctx context.Context, f *cli.Factory, slug string) (*labs.Lab, *provision.Session, error) {
-	eng, err := f.Engine(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := resolveSession(ctx, f, eng, slug)
+	_, s, err := openSession(ctx, f, slug)
 	if err != nil {
 		return nil, nil, err
 	}

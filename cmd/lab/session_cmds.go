@@ -49,6 +49,16 @@ func resolveSession(ctx context.Context, f *cli.Factory, eng provision.Engine, l
 	return nil, cli.FlagErrorf("several labs are running (%s): name one with --lab", strings.Join(names, ", "))
 }
 
+// openSession connects to Docker and finds the session a command is about (see resolveSession).
+func openSession(ctx context.Context, f *cli.Factory, lab string) (provision.Engine, *provision.Session, error) {
+	eng, err := f.Engine(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := resolveSession(ctx, f, eng, lab)
+	return eng, s, err
+}
+
 // sessionLab loads the lab definition of a session.
 func sessionLab(f *cli.Factory, s *provision.Session) (*labs.Lab, error) {
 	cat, err := f.Catalog()
@@ -346,11 +356,7 @@ func newLogsCmd(f *cli.Factory) *cobra.Command {
 }
 
 func logsRun(ctx context.Context, f *cli.Factory, o *logsOptions) error {
-	eng, err := f.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := resolveSession(ctx, f, eng, o.Lab)
+	eng, s, err := openSession(ctx, f, o.Lab)
 	if err != nil {
 		return err
 	}
@@ -386,11 +392,7 @@ func newStopCmd(f *cli.Factory) *cobra.Command {
 			if len(args) == 1 {
 				o.Lab = args[0]
 			}
-			eng, err := f.Engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			s, err := resolveSession(cmd.Context(), f, eng, o.Lab)
+			eng, s, err := openSession(cmd.Context(), f, o.Lab)
 			if err != nil {
 				return err
 			}
@@ -419,11 +421,7 @@ func newRestartCmd(f *cli.Factory) *cobra.Command {
 				o.Lab = args[0]
 			}
 			ctx := cmd.Context()
-			eng, err := f.Engine(ctx)
-			if err != nil {
-				return err
-			}
-			s, err := resolveSession(ctx, f, eng, o.Lab)
+			eng, s, err := openSession(ctx, f, o.Lab)
 			if err != nil {
 				return err
 			}
@@ -471,11 +469,7 @@ func newDestroyCmd(f *cli.Factory) *cobra.Command {
 }
 
 func destroyRun(ctx context.Context, f *cli.Factory, o *labOnlyOptions) error {
-	eng, err := f.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := resolveSession(ctx, f, eng, o.Lab)
+	eng, s, err := openSession(ctx, f, o.Lab)
 	if err != nil {
 		return err
 	}
