@@ -11,6 +11,7 @@ log() { printf '>>> %s\n' "$*" >&2; }
 need_install=()
 command -v dockerd >/dev/null 2>&1 || need_install+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_install+=(debootstrap)
+[ -x /usr/bin/chromium ] || need_install+=(chromium) # the dashboard's browser test (TestE2EWorkshopDashboard)
 if [ ${#need_install[@]} -gt 0 ]; then
   log "installing ${need_install[*]}"
   apt-get update -qq

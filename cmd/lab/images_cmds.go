@@ -167,16 +167,28 @@ func newImagesSaveCmd(f *cli.Factory) *cobra.Command {
 }
 
 func newImagesLoadCmd(f *cli.Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:     "load FILE",
-		Short:   "Load images from a tarball made by `lab images save`",
-		Example: "  lab images load lab-images.tar",
-		Args:    cobra.ExactArgs(1),
+	var from string
+	cmd := &cobra.Command{
+		Use:   "load FILE | --from URL",
+		Short: "Load images from a tarball made by `lab images save`, or from the workshop server",
+		Long: `Loads the lab images from a tarball made by "lab images save", or with --from from the instructor's
+workshop server (lab workshop serve --images FILE): the download shows its progress, resumes where it
+stopped if interrupted, and is verified against the SHA-256 the server advertises before loading.`,
+		Example: "  lab images load lab-images.tar\n  lab images load --from http://10.0.0.5:7420/j/K7M2QX",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 || (from == "") == (len(args) == 0) {
+				return cli.FlagErrorf("give either a FILE or --from URL")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			eng, err := f.Engine(ctx)
 			if err != nil {
 				return err
+			}
+			if from != "" {
+				return loadImagesFrom(ctx, f, eng, from)
 			}
 			in, err := os.Open(args[0])
 			if err != nil {
@@ -190,6 +202,8 @@ func newImagesLoadCmd(f *cli.Factory) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&from, "from", "", "download the bundle from the workshop server at this join URL (http://HOST:PORT/j/CODE)")
+	return cmd
 }
 
 func newImagesOfflineCmd(f *cli.Factory) *cobra.Command {

@@ -42,6 +42,7 @@ lays out a workspace you edit with your own editor, and checks your work task by
 		newVerifyCmd(f),
 		newAPICmd(f),
 		newImagesCmd(f),
+		newWorkshopCmd(f),
 	)
 	return root
 }
