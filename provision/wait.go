@@ -60,15 +60,25 @@ func waitReady(ctx context.Context, eng Engine, s *Session, o StartOptions) erro
 	if err := <-pgDone; err != nil {
 		return timeoutMessage(ctx, err, "postgres", o.Wait, s)
 	}
+	// A file that never parsed gives no Location entity at all (only an unprocessed one): do not wait
+	// for the catalog forever; lab check explains such files.
 	done = step(o.Reporter, "catalog", "Waiting for the catalog to read the lab's files")
 	firstSeen := map[string]time.Time{}
-	err = poll(ctx, func() (bool, error) { return catalogLoaded(ctx, s, o.Lab, firstSeen), nil })
-	done(err)
-	if err != nil {
-		return timeoutMessage(ctx, err, "the catalog", o.Wait, s)
+	cctx, cancel := context.WithTimeout(ctx, catalogWait)
+	defer cancel()
+	err = poll(cctx, func() (bool, error) { return catalogLoaded(cctx, s, o.Lab, firstSeen), nil })
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		done(nil)
+		o.Reporter.Event(Event{Step: "catalog", Status: StatusWarn,
+			Text: "The catalog has not read every file of the lab yet; `lab check` will say which and why"})
+		return nil
 	}
-	return nil
+	done(err)
+	return err
 }
+
+// catalogWait bounds the wait for the catalog once Backstage is ready.
+const catalogWait = 20 * time.Second
 
 func timeoutMessage(ctx context.Context, err error, what string, wait time.Duration, s *Session) error {
 	if errors.Is(err, context.DeadlineExceeded) {
