@@ -42,6 +42,9 @@ type Env struct {
 	UserToken func(ctx context.Context, userRef string) (string, error)
 	// UIBaseURL, when set (e.g. http://127.0.0.1:3000), adds a link to the entity page to entity failures.
 	UIBaseURL string
+	// Exec runs a command inside the session's container of a role ("backstage" or "postgres") and
+	// returns its exit code and output; needed by cmd checks only (nil: they are not-ready).
+	Exec func(ctx context.Context, role string, cmd []string) (exitCode int, output string, err error)
 }
 
 func (e Env) mount() string {

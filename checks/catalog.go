@@ -398,7 +398,12 @@ func (r *runner) findUnprocessed(ctx context.Context, ref string) *backstage.Unp
 			continue
 		}
 		for i := range list {
-			if sameRef(list[i].EntityRef, ref) {
+			got := list[i].EntityRef
+			if got == "" && list[i].UnprocessedEntity != nil {
+				// An entity that never passed processing has entity_ref null: use what was read.
+				got = list[i].UnprocessedEntity.Ref()
+			}
+			if sameRef(got, ref) {
 				return &list[i]
 			}
 		}
@@ -421,12 +426,14 @@ type locationError struct {
 	message string
 }
 
-// locationErrors lists the errors on Location entities whose target is in the workspace.
+// locationErrors lists the errors on Location entities whose target is in the workspace, served ones
+// and rejected ones (see rejectedLocations).
 func (r *runner) locationErrors(ctx context.Context) []locationError {
 	locs, err := r.env.API.Query(ctx, "kind=location")
 	if err != nil {
 		return nil
 	}
+	locs = append(locs, r.rejectedLocations(ctx)...)
 	var out []locationError
 	for _, l := range locs {
 		target, _ := l.Spec["target"].(string)
@@ -436,6 +443,37 @@ func (r *runner) locationErrors(ctx context.Context) []locationError {
 		}
 		for _, m := range l.Errors() {
 			out = append(out, locationError{file: file, message: trimDot(r.env.rel(m))})
+		}
+	}
+	return out
+}
+
+// rejectedLocations returns the Location entities the catalog read but could not process, with their
+// errors as error-level status items. A static location whose file has never been readable (e.g. it was
+// not valid YAML when Backstage started) is not served at all: it is only listed as unprocessed, with
+// entity_ref null. (A file that breaks later keeps its Location served, with the error in its status.)
+// Lookup errors are ignored: the module may be missing.
+func (r *runner) rejectedLocations(ctx context.Context) []*backstage.Entity {
+	out := []*backstage.Entity{}
+	for _, which := range []string{"failed", "pending"} {
+		list, err := r.env.API.Unprocessed(ctx, which)
+		if err != nil {
+			continue
+		}
+		for _, u := range list {
+			if u.UnprocessedEntity == nil || !strings.EqualFold(u.UnprocessedEntity.Kind, "Location") || len(u.Errors) == 0 {
+				continue
+			}
+			loc := *u.UnprocessedEntity
+			loc.Status = &backstage.Status{}
+			for _, pe := range u.Errors {
+				msg := pe.String()
+				if pe.Name == "Error" { // a plain Error: its name adds nothing
+					msg = pe.Message
+				}
+				loc.Status.Items = append(loc.Status.Items, backstage.StatusItem{Type: "backstage.io/catalog-processing", Level: "error", Message: msg})
+			}
+			out = append(out, &loc)
 		}
 	}
 	return out

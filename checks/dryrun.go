@@ -46,7 +46,10 @@ func (r *runner) checkDryRun(ctx context.Context, c labs.Check) CheckResult {
 	if status != wantStatus {
 		msg := fmt.Sprintf("The scaffolder's dry-run of %s answered %d, expected %d.", c.Template, status, wantStatus)
 		found := fmt.Sprintf("status %d", status)
-		if errs := dryRunErrors(resp); errs != "" {
+		if status >= 200 && status <= 299 {
+			// A run where a refusal was expected: the body is the whole run, not a reason.
+			msg += " It accepted the values and ran the template."
+		} else if errs := dryRunErrors(resp); errs != "" {
 			msg += " It said: " + errs + "."
 			found += ": " + errs
 		}
@@ -134,6 +137,9 @@ func (r *runner) checkDryRun(ctx context.Context, c labs.Check) CheckResult {
 				tail := strings.Join(last, " | ")
 				add(fmt.Sprintf("no log line matches /%s/ (the log ends: %s)", expect.Log, tail), "a log line matching /"+expect.Log+"/", tail)
 			}
+		}
+		for _, sp := range dryRunStepProblems(expect.Steps, resp.Log) {
+			add(sp.problem, sp.expected, sp.found)
 		}
 	}
 	if len(problems) == 0 {

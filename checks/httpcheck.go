@@ -15,12 +15,15 @@ func (r *runner) checkHTTP(ctx context.Context, c labs.Check) CheckResult {
 	if method == "" {
 		method = "GET"
 	}
+	if res, ok := r.resolveAnswers(&c); !ok {
+		return res
+	}
 	req := method + " " + c.URL
 	var body any
 	if c.Body != nil {
 		body = jsonable(c.Body)
 	}
-	status, data, err := r.env.API.Do(ctx, method, c.URL, body)
+	status, header, data, err := r.doHTTP(ctx, method, c, body)
 	if err != nil {
 		return notReady(err)
 	}
@@ -29,7 +32,11 @@ func (r *runner) checkHTTP(ctx context.Context, c labs.Check) CheckResult {
 		if s := snippet(string(data), 200); s != "" {
 			msg += " It said: " + s
 		}
+		msg += checkerRefused(c, status)
 		return failed(req, msg, fmt.Sprintf("status %d", c.Status), fmt.Sprintf("status %d", status))
+	}
+	if res, ok := checkResponseHeaders(req, c, header); !ok {
+		return res
 	}
 	if len(c.JSON) == 0 {
 		return passed(req)

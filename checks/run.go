@@ -212,9 +212,18 @@ func (r *runner) gate(ctx context.Context) ([]*backstage.Entity, string, error) 
 	}
 	var found []*backstage.Entity
 	var missing []string
+	var rejected []*backstage.Entity
 	for _, loc := range r.lab.Fixtures.Locations {
 		target := path.Join(r.env.mount(), loc)
 		e := locationFor(all, target)
+		if e == nil {
+			// A file that was never readable (e.g. invalid YAML from the start) leaves its Location entity
+			// unprocessed: Backstage has loaded it, and the checks report its error.
+			if rejected == nil {
+				rejected = r.rejectedLocations(ctx)
+			}
+			e = locationFor(rejected, target)
+		}
 		if e == nil {
 			missing = append(missing, loc)
 			continue
@@ -377,6 +386,10 @@ func (r *runner) dispatch(ctx context.Context, c labs.Check) CheckResult {
 		return r.checkPermission(ctx, c)
 	case "http":
 		return r.checkHTTP(ctx, c)
+	case "cmd":
+		return r.checkCmd(ctx, c)
+	case "answer":
+		return r.checkAnswer(ctx, c)
 	}
 	return failed("", fmt.Sprintf("This build of lab does not know check type %q; update lab.", c.Type), "", "")
 }
@@ -445,6 +458,10 @@ func defaultName(c labs.Check) string {
 			m = "GET"
 		}
 		return strings.ToUpper(m) + " " + c.URL
+	case "answer":
+		return c.File + ": " + c.Path
+	case "cmd":
+		return cmdName(c)
 	}
 	return c.Type
 }

@@ -38,6 +38,9 @@ type Lab struct {
 	Summary    string   `yaml:"summary"`
 	Fixtures   Fixtures `yaml:"fixtures"`
 	Tasks      []Task   `yaml:"tasks"`
+	// SolutionRequests are API calls that, after solution/ is copied, complete the tasks a learner does
+	// through the API (lab solve and lab verify send them). See Request.
+	SolutionRequests []Request `yaml:"solutionRequests"`
 
 	// FS holds the lab directory (lab.yaml, fixtures/, workspace/, solution/). Not part of lab.yaml.
 	FS fs.FS `yaml:"-"`
@@ -58,6 +61,9 @@ type Fixtures struct {
 	// WorkspaceConfig is an app-config file in the learner's workspace layered last, for labs whose tasks
 	// change configuration. Changing it requires a backend restart (lab restart; lab check does it).
 	WorkspaceConfig string `yaml:"workspaceConfig"`
+	// Requests are API calls that put the catalog in the lab's starting state once Backstage is ready
+	// (lab start of a new session, lab reset, lab verify). See Request.
+	Requests []Request `yaml:"requests"`
 }
 
 // Task is one step of a lab the learner completes; it passes when all of its checks pass.
@@ -105,6 +111,21 @@ type Check struct {
 
 	// techdocs: text the built page must contain.
 	Contains string `yaml:"contains"`
+	// techdocs: the page of the site to read, relative to its root (e.g. runbook/index.html); index.html
+	// when empty.
+	Page string `yaml:"page"`
+	// techdocs: judge the docs the TechDocs reader opens for the entity: when it has the annotation
+	// backstage.io/techdocs-entity, those of the entity it names (at backstage.io/techdocs-entity-path
+	// when page is empty), as the frontend resolves them; the backend does not follow the annotation.
+	Follow bool `yaml:"follow"`
+	// techdocs: the title of a link on the page (e.g. a nav entry, "Runbook"): the check follows it, as a
+	// reader clicking it would, and judges the page it leads to.
+	Link string `yaml:"link"`
+
+	// answer: a value the learner wrote in a workspace file (file + path), compared with the lab's answer
+	// key (equals) and/or required to be one of the values Backstage lists live: url is a GET path and
+	// among a dotted path into its JSON answer, where * stands for every item of a list (e.g. *.id).
+	Among string `yaml:"among"`
 
 	// permission: who asks, for what, on which resource, and the expected decision (ALLOW or DENY).
 	User       string `yaml:"user"`
@@ -118,6 +139,21 @@ type Check struct {
 	Body   any            `yaml:"body"`
 	Status int            `yaml:"status"`
 	JSON   map[string]any `yaml:"json"` // dotted path into the response → expected value
+	// http: extra request headers; an Authorization header replaces the checker's token (e.g. to call
+	// with a second externalAccess token, or an Origin for a CORS preflight).
+	Headers map[string]string `yaml:"headers"`
+	// http: send no token at all (what an anonymous caller, a browser or a probe gets).
+	Anonymous bool `yaml:"anonymous"`
+	// http: response headers (names case-insensitive) → a regular expression the value must match; an
+	// empty value (~ or "") means the header must be absent.
+	ResponseHeaders map[string]string `yaml:"responseHeaders"`
+
+	// cmd: a command run inside one of the session's containers (container: backstage or postgres), its
+	// exit code (0 unless set) and a regular expression its output (stdout and stderr) must match.
+	Container string   `yaml:"container"`
+	Command   []string `yaml:"command"`
+	ExitCode  *int     `yaml:"exitCode"`
+	Stdout    string   `yaml:"stdout"`
 
 	Line int `yaml:"-"` // line of the check in lab.yaml
 }
@@ -131,6 +167,7 @@ type DryRunExpect struct {
 	Output       map[string]any    `yaml:"output"`       // dotted path into output → expected value
 	Log          string            `yaml:"log"`          // regular expression some log line must match
 	Error        string            `yaml:"error"`        // regular expression the error body must match (with status 400)
+	Steps        map[string]string `yaml:"steps"`        // step id → how it ended: completed, skipped or failed
 }
 
 // CheckTypes lists the check types and the fields each may set (besides type, name, explain).
@@ -140,9 +177,11 @@ var CheckTypes = map[string][]string{
 	"entity-valid": {"entity"},
 	"file-yaml":    {"file", "select", "path", "equals", "absent"},
 	"dry-run":      {"template", "values", "expect"},
-	"techdocs":     {"entity", "contains"},
+	"techdocs":     {"entity", "contains", "page", "follow", "link"},
 	"permission":   {"user", "permission", "resource", "decision"},
-	"http":         {"method", "url", "body", "status", "json"},
+	"http":         {"method", "url", "body", "status", "json", "headers", "anonymous", "responseHeaders"},
+	"cmd":          {"container", "command", "exitCode", "stdout"},
+	"answer":       {"file", "path", "equals", "url", "among"},
 }
 
 // Task returns the task with the given id.

@@ -201,6 +201,7 @@ func validate(lab *Lab, root *yaml.Node, dir fs.FS) []Problem {
 			}
 		}
 	}
+	ps = append(ps, validateLabRequests(lab, top)...)
 	seen := map[string]bool{}
 	tasks := taskNodes(root)
 	for i, t := range lab.Tasks {
@@ -301,12 +302,20 @@ func validateCheck(c Check, node *yaml.Node) []string {
 		}
 	case "http":
 		need("url", c.URL)
-		if !strings.HasPrefix(c.URL, "/") {
-			out = append(out, fmt.Sprintf("url %q must be a path starting with /", c.URL))
+		if !strings.HasPrefix(c.URL, "/") && !strings.HasPrefix(c.URL, "{answer:") {
+			out = append(out, fmt.Sprintf("url %q must be a path starting with / (or with an {answer:FILE#PATH} placeholder)", c.URL))
 		}
-		if c.Status == 0 && len(c.JSON) == 0 {
-			out = append(out, "an http check needs status or json")
+		if c.Status == 0 && len(c.JSON) == 0 && len(c.ResponseHeaders) == 0 {
+			out = append(out, "an http check needs status, json or responseHeaders")
 		}
+		out = append(out, validateHTTPHeaders(c)...)
+	case "cmd":
+		out = append(out, validateCmd(c)...)
+	case "answer":
+		out = append(out, validateAnswer(c)...)
+	}
+	if c.Type == "dry-run" && c.Expect != nil {
+		out = append(out, validateDryRunSteps(c.Expect)...)
 	}
 	return out
 }

@@ -38,6 +38,7 @@ type request struct {
 	token  string // overrides the client's token when set
 	noAuth bool
 	accept string
+	header map[string]string // extra request headers
 }
 
 // send performs a request and returns the open response; the caller closes its body.
@@ -62,6 +63,9 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		accept = "application/json"
 	}
 	req.Header.Set("Accept", accept)
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
 	token := c.Token
 	if r.token != "" {
 		token = r.token

@@ -30,6 +30,7 @@ func (c *Client) TechDocsSync(ctx context.Context, namespace, kind, name string)
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	event, data := "", ""
+	var logErrs []string // MkDocs' error lines, for the message of a failed build
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -42,7 +43,11 @@ func (c *Client) TechDocsSync(ctx context.Context, namespace, kind, name string)
 			case "finish":
 				return nil
 			case "error":
-				return &BuildError{Message: eventText(data)}
+				return &BuildError{Message: withBuildLog(eventText(data), logErrs)}
+			case "log":
+				if l := buildLogError(data); l != "" {
+					logErrs = append(logErrs, l)
+				}
 			}
 			event, data = "", ""
 		}
@@ -54,7 +59,7 @@ func (c *Client) TechDocsSync(ctx context.Context, namespace, kind, name string)
 	case "finish":
 		return nil
 	case "error":
-		return &BuildError{Message: eventText(data)}
+		return &BuildError{Message: withBuildLog(eventText(data), logErrs)}
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("techdocs sync: %w", ctx.Err())

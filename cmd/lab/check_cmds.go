@@ -85,21 +85,57 @@ func openTarget(ctx context.Context, f *cli.Factory, labSlug string) (*checkTarg
 	if err != nil {
 		return nil, err
 	}
-	return &checkTarget{session: s, lab: lab, state: state, env: sessionEnv(s)}, nil
+	return &checkTarget{session: s, lab: lab, state: state, env: checkEnv(eng, s)}, nil
 }
 
 func sessionEnv(s *provision.Session) checks.Env {
+	client := backstage.New(s.URL(), s.Token)
 	return checks.Env{
-		API:       backstage.New(s.URL(), s.Token),
+		API:       client,
 		Workspace: s.Workspace,
-		UserToken: userTokenFunc(s),
+		UserToken: client.UserToken,
+		UIBaseURL: s.URL(),
 	}
 }
 
-// userTokenFunc signs in as a catalog user through the lab image's loopback-only sign-in for the checker.
-func userTokenFunc(s *provision.Session) func(ctx context.Context, userRef string) (string, error) {
-	return func(ctx context.Context, userRef string) (string, error) {
-		return "", fmt.Errorf("signing in as %s: this lab image has no checker sign-in yet", userRef)
+// checkEnv is sessionEnv plus what only checks need: running commands in the session's containers
+// (cmd checks) through the engine.
+func checkEnv(eng provision.Engine, s *provision.Session) checks.Env {
+	env := sessionEnv(s)
+	env.Exec = func(ctx context.Context, role string, cmd []string) (int, string, error) {
+		return execIn(ctx, eng, s, role, cmd)
+	}
+	return env
+}
+
+// execIn runs cmd in the session's container of the given role and gives up when ctx ends, even if the
+// engine call does not notice.
+func execIn(ctx context.Context, eng provision.Engine, s *provision.Session, role string, cmd []string) (int, string, error) {
+	var c *provision.Container
+	switch role {
+	case provision.RoleBackstage:
+		c = s.Backstage
+	case provision.RolePostgres:
+		c = s.Postgres
+	}
+	if c == nil || c.ID == "" {
+		return -1, "", fmt.Errorf("session %s has no %s container", s.ID, role)
+	}
+	type result struct {
+		code int
+		out  string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, err := eng.Exec(ctx, c.ID, cmd)
+		done <- result{code, out, err}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.out, r.err
+	case <-ctx.Done():
+		return -1, "", ctx.Err()
 	}
 }
 
@@ -138,7 +174,7 @@ func (t *checkTarget) applyConfig(ctx context.Context, f *cli.Factory) error {
 		return fmt.Errorf("backstage did not start with your %s: %w\nFix the file and run lab check again", t.lab.Fixtures.WorkspaceConfig, err)
 	}
 	t.session = s
-	t.env = sessionEnv(s)
+	t.env = checkEnv(eng, s)
 	return nil
 }
 
@@ -198,6 +234,7 @@ func checkRun(ctx context.Context, f *cli.Factory, o *checkOptions) error {
 		}
 		printNext(f, t, rep)
 	}
+	reportToWorkshop(ctx, f, t, rep, false)
 	return cli.Exit(rep.ExitCode())
 }
 
@@ -254,6 +291,7 @@ func watch(ctx context.Context, f *cli.Factory, t *checkTarget, o *checkOptions)
 				fmt.Fprintf(f.IO.ErrOut, "lab: %v\n", err)
 			} else {
 				_ = checks.WriteText(f.IO.Out, rep, f.IO.OutTTY && f.IO.Color)
+				reportToWorkshop(ctx, f, t, rep, true)
 			}
 			fmt.Fprintf(f.IO.ErrOut, "\n[%s] watching %s for changes (Ctrl-C to stop)\n", time.Now().Format("15:04:05"), t.session.Workspace)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/backstage-lab/lab/checks"
 	"github.com/backstage-lab/lab/cmd/lab/internal/cli"
 	"github.com/backstage-lab/lab/labs"
 	"github.com/backstage-lab/lab/provision"
@@ -179,6 +180,12 @@ it shows that task's hints and which files the solution changes, then asks befor
 			if err := provision.CopyTree(lab.FS, "solution", s.Workspace); err != nil {
 				return err
 			}
+			if n := len(lab.SolutionRequests); n > 0 {
+				fmt.Fprintf(f.IO.ErrOut, "Sending the solution's %d API request(s) (the tasks done through the API) ...\n", n)
+				if err := checks.ApplySolutionRequests(cmd.Context(), sessionEnv(s), lab); err != nil {
+					return err
+				}
+			}
 			fmt.Fprintf(f.IO.Out, "Solution applied; your files are backed up in %s.\nRun `lab check` to see every task pass.\n", backup)
 			return nil
 		},
@@ -208,6 +215,9 @@ progress, and lets the catalog re-read the files. The containers keep running.`,
 			backup, err := resetWorkspace(f, lab, s.Workspace)
 			if err != nil {
 				return err
+			}
+			if err := checks.ResetRequests(cmd.Context(), sessionEnv(s), lab); err != nil {
+				return fmt.Errorf("workspace reset (backup in %s), but the catalog's registered locations could not be reset: %w", backup, err)
 			}
 			state, err := f.State()
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/backstage-lab/lab/checks"
 	"github.com/backstage-lab/lab/cmd/lab/internal/cli"
 	"github.com/backstage-lab/lab/labs"
 	"github.com/backstage-lab/lab/provision"
@@ -167,6 +168,8 @@ func startRun(ctx context.Context, f *cli.Factory, o *startOptions) error {
 	if err != nil {
 		return err
 	}
+	_, findErr := provision.Find(ctx, eng, lab.Slug)
+	fresh := errors.Is(findErr, provision.ErrNotFound) // a new database: the lab's API-made fixtures are due
 	start := time.Now()
 	s, err := provision.Start(ctx, eng, provision.StartOptions{
 		Lab: lab, Workspace: o.Workspace, State: state,
@@ -176,6 +179,11 @@ func startRun(ctx context.Context, f *cli.Factory, o *startOptions) error {
 	running := errors.Is(err, provision.ErrAlreadyRunning)
 	if err != nil && !running {
 		return err
+	}
+	if fresh {
+		if err := checks.ApplyFixtureRequests(ctx, sessionEnv(s), lab); err != nil {
+			return fmt.Errorf("lab %s started, but its starting catalog could not be set up: %w\nRun `lab reset` to try again", lab.Slug, err)
+		}
 	}
 	if o.JSON {
 		return writeJSON(f, sessionJSON(s, lab, "ready"))

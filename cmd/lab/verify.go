@@ -197,15 +197,19 @@ func verifyLab(ctx context.Context, f *cli.Factory, eng provision.Engine, lab *l
 		defer cancel()
 		_, _ = provision.Destroy(cleanup, eng, lab.Slug, provision.Discard)
 	}()
-	env := sessionEnv(s)
+	env := checkEnv(eng, s)
 	// applyConfig restarts Backstage when a phase changed the learner's config file.
 	applyConfig := func() error {
 		if !provision.WorkspaceConfigChanged(lab, ws, state) {
 			return nil
 		}
 		s, err = provision.Restart(ctx, eng, s, provision.StartOptions{Lab: lab, State: state, Wait: o.Wait, Reporter: rep})
-		env = sessionEnv(s)
+		env = checkEnv(eng, s)
 		return err
+	}
+
+	if err := checks.ApplyFixtureRequests(ctx, env, lab); err != nil {
+		return fail(err)
 	}
 
 	// 1. The starting state: every check fails (a check that cannot fail is a defect).
@@ -220,6 +224,9 @@ func verifyLab(ctx context.Context, f *cli.Factory, eng provision.Engine, lab *l
 		return fail(err)
 	}
 	if err := applyConfig(); err != nil {
+		return fail(err)
+	}
+	if err := checks.ApplySolutionRequests(ctx, env, lab); err != nil {
 		return fail(err)
 	}
 	r, err = checks.Run(ctx, env, lab, checks.Options{Changed: time.Now(), SettleUntil: time.Now().Add(verifySettle)})
