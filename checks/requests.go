@@ -17,11 +17,12 @@ import (
 // deleting an orphaned entity. A lab states the calls that reach its start (fixtures.requests) and its
 // end state (solutionRequests); these functions send them, the way a learner would with `lab api`.
 
-// RequestWait bounds how long a request waits for its placeholders to resolve and for its waitFor entity.
+// RequestWait bounds how long a request waits for a {uid:...} placeholder to resolve and for its
+// waitFor entity.
 var RequestWait = 60 * time.Second
 
 // requestPoll is the pause between two lookups while waiting.
-const requestPoll = time.Second
+var requestPoll = time.Second
 
 // ApplyFixtureRequests sends the lab's fixtures.requests (lab start of a new session, lab verify).
 func ApplyFixtureRequests(ctx context.Context, env Env, lab *labs.Lab) error {
@@ -109,7 +110,7 @@ func applyRequest(ctx context.Context, env Env, r labs.Request) error {
 type unresolvedError struct{ what string }
 
 func (e *unresolvedError) Error() string {
-	return fmt.Sprintf("found no %s within %s", e.what, RequestWait)
+	return "found no " + e.what
 }
 
 // resolvePlaceholders replaces {location:TARGET} and {uid:FILTER} in a URL (see labs.Request).
@@ -124,15 +125,8 @@ func resolvePlaceholders(ctx context.Context, env Env, url string) (string, erro
 		var err error
 		switch g[1] {
 		case "location":
-			v, err = waitFor(ctx, "registered location with target "+g[2], func() (string, bool, error) {
-				locs, err := registeredLocations(ctx, env)
-				for _, l := range locs {
-					if strings.TrimPrefix(l.Target, "file:") == strings.TrimPrefix(g[2], "file:") {
-						return l.ID, true, nil
-					}
-				}
-				return "", false, err
-			})
+			// Registering is synchronous: a location is in the list or not, so there is nothing to wait for.
+			v, err = lookupLocation(ctx, env, g[2])
 		case "uid":
 			v, err = waitFor(ctx, "single entity matching "+g[2], func() (string, bool, error) {
 				found, err := env.API.Query(ctx, g[2], "metadata.uid", "metadata.name")
@@ -150,6 +144,20 @@ func resolvePlaceholders(ctx context.Context, env Env, url string) (string, erro
 	return out, firstErr
 }
 
+// lookupLocation returns the id of the registered location whose target is target.
+func lookupLocation(ctx context.Context, env Env, target string) (string, error) {
+	locs, err := registeredLocations(ctx, env)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range locs {
+		if strings.TrimPrefix(l.Target, "file:") == strings.TrimPrefix(target, "file:") {
+			return l.ID, nil
+		}
+	}
+	return "", &unresolvedError{what: "registered location with target " + target}
+}
+
 // waitFor polls lookup until it reports ok, returns an API error, or RequestWait passes
 // (an *unresolvedError naming what).
 func waitFor(ctx context.Context, what string, lookup func() (string, bool, error)) (string, error) {
@@ -163,7 +171,7 @@ func waitFor(ctx context.Context, what string, lookup func() (string, bool, erro
 			return v, nil
 		}
 		if time.Now().Add(requestPoll).After(deadline) {
-			return "", &unresolvedError{what: what}
+			return "", &unresolvedError{what: fmt.Sprintf("%s within %s", what, RequestWait)}
 		}
 		sleep(ctx, requestPoll)
 		if ctx.Err() != nil {
