@@ -2,37 +2,25 @@ package provision
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"path"
 	"strings"
 	"time"
 
+	"github.com/backstage-lab/lab/checks/backstage"
 	"github.com/backstage-lab/lab/labs"
 )
 
 const pollInterval = 150 * time.Millisecond
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
+// client returns a Backstage REST client for the session, authenticated with its token.
+func (s *Session) client() *backstage.Client { return backstage.New(s.URL(), s.Token) }
 
 // ProbeReady asks Backstage's readiness endpoint once.
 func ProbeReady(ctx context.Context, s *Session) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/.backstage/health/v1/readiness", nil)
-	if err != nil {
-		return err
-	}
-	res, err := httpClient.Do(req)
-	if err != nil {
+	if err := s.client().Ready(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotReady, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return fmt.Errorf("%w: readiness answered %d %s", ErrNotReady, res.StatusCode, body)
 	}
 	return nil
 }
@@ -170,60 +158,42 @@ func catalogLoaded(ctx context.Context, s *Session, lab *labs.Lab, firstSeen map
 	if len(targets) == 0 {
 		return true
 	}
-	q := url.Values{}
-	q.Add("fields", "kind,metadata.annotations,spec.target,status")
+	var filters []string
 	for _, t := range targets {
-		q.Add("filter", "metadata.annotations.backstage.io/managed-by-location=file:"+t)
-		q.Add("filter", "kind=location,spec.target="+t)
+		filters = append(filters, "metadata.annotations.backstage.io/managed-by-location=file:"+t, "kind=location,spec.target="+t)
 	}
-	var body struct {
-		Items []struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Annotations map[string]string `json:"annotations"`
-			} `json:"metadata"`
-			Spec struct {
-				Target string `json:"target"`
-			} `json:"spec"`
-			Status *struct {
-				Items []struct {
-					Level string `json:"level"`
-				} `json:"items"`
-			} `json:"status"`
-		} `json:"items"`
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/api/catalog/entities/by-query?"+q.Encode(), nil)
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Authorization", "Bearer "+s.Token)
-	res, err := httpClient.Do(req)
+	c := s.client()
+	entities, err := c.QueryAny(ctx, filters, "kind", "metadata.annotations", "spec.target", "status")
 	if err != nil {
 		return false // not up yet: keep polling
 	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&body) != nil {
-		return false
-	}
 	seen := map[string]bool{}
-	for _, it := range body.Items {
-		if it.Kind != "Location" {
-			loc := it.Metadata.Annotations["backstage.io/managed-by-location"]
-			seen[strings.TrimPrefix(loc, "file:")] = true
+	for _, e := range entities {
+		if e.Kind != "Location" {
+			seen[strings.TrimPrefix(e.Metadata.Annotations[backstage.AnnotationManagedByLocation], "file:")] = true
 			continue
 		}
-		if _, ok := firstSeen[it.Spec.Target]; !ok {
-			firstSeen[it.Spec.Target] = time.Now()
+		target, _ := e.Spec["target"].(string)
+		if _, ok := firstSeen[target]; !ok {
+			firstSeen[target] = time.Now()
 		}
-		if time.Since(firstSeen[it.Spec.Target]) > locationGrace {
-			seen[it.Spec.Target] = true
+		if time.Since(firstSeen[target]) > locationGrace || len(e.Errors()) > 0 {
+			seen[target] = true
 		}
-		if it.Status != nil {
-			for _, st := range it.Status.Items {
-				if st.Level == "error" {
-					seen[it.Spec.Target] = true
+	}
+	for _, t := range targets {
+		if !seen[t] {
+			// A file that never parsed has no Location entity, only an unprocessed one with its errors.
+			for _, which := range []string{"pending", "failed"} {
+				list, _ := c.Unprocessed(ctx, which)
+				for _, u := range list {
+					if u.UnprocessedEntity != nil && len(u.Errors) > 0 {
+						target, _ := u.UnprocessedEntity.Spec["target"].(string)
+						seen[target] = true
+					}
 				}
 			}
+			break
 		}
 	}
 	for _, t := range targets {

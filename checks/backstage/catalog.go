@@ -60,14 +60,26 @@ func (c *Client) EntitiesByRefs(ctx context.Context, refs []string) ([]*Entity, 
 // Query lists the entities matching a catalog filter (e.g. "kind=location"), following every page.
 // fields, when given, limits the returned fields (e.g. "metadata.name", "spec.target").
 func (c *Client) Query(ctx context.Context, filter string, fields ...string) ([]*Entity, error) {
+	var filters []string
+	if filter != "" {
+		filters = []string{filter}
+	}
+	return c.QueryAny(ctx, filters, fields...)
+}
+
+// QueryAny lists the entities matching any of the filters (the catalog ORs repeated filter parameters).
+func (c *Client) QueryAny(ctx context.Context, filters []string, fields ...string) ([]*Entity, error) {
+	filter := strings.Join(filters, " OR ")
 	var all []*Entity
 	cursor := ""
 	for {
 		q := url.Values{}
 		if cursor != "" {
 			q.Set("cursor", cursor) // the cursor carries the filter
-		} else if filter != "" {
-			q.Set("filter", filter)
+		} else {
+			for _, f := range filters {
+				q.Add("filter", f)
+			}
 		}
 		if len(fields) > 0 {
 			q.Set("fields", strings.Join(fields, ","))
