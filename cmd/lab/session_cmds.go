@@ -36,18 +36,30 @@ func resolveSession(ctx context.Context, f *cli.Factory, eng provision.Engine, l
 	case 1:
 		return all[0], nil
 	}
+	// The one whose workspace holds the current directory, else the only one whose workspace is in it
+	// (lab start creates ./<lab> in the current directory).
 	if cwd, err := f.Cwd(); err == nil {
+		var children []*provision.Session
 		for _, s := range all {
-			if s.Workspace != "" && (cwd == s.Workspace || strings.HasPrefix(cwd, s.Workspace+string(filepath.Separator))) {
+			if s.Workspace == "" {
+				continue
+			}
+			if cwd == s.Workspace || strings.HasPrefix(cwd, s.Workspace+string(filepath.Separator)) {
 				return s, nil
 			}
+			if filepath.Dir(s.Workspace) == cwd {
+				children = append(children, s)
+			}
+		}
+		if len(children) == 1 {
+			return children[0], nil
 		}
 	}
 	names := make([]string, len(all))
 	for i, s := range all {
 		names[i] = s.Lab
 	}
-	return nil, cli.FlagErrorf("several labs are running (%s): name one with --lab", strings.Join(names, ", "))
+	return nil, fmt.Errorf("several labs are running (%s): name one with --lab, or run lab from inside a lab's workspace", strings.Join(names, ", "))
 }
 
 // openSession connects to Docker and finds the session a command is about (see resolveSession).
