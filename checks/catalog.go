@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/backstage-lab/lab/checks/backstage"
@@ -345,7 +347,7 @@ func (r *runner) whyMissing(ctx context.Context, ref string) (string, string) {
 		}
 		return fmt.Sprintf("Backstage has read it%s but not finished processing it yet.", from), orRef(file, ref)
 	}
-	if errs := r.locationErrors(ctx); len(errs) > 0 {
+	if errs := r.relevantLocationErrors(ctx, ref); len(errs) > 0 {
 		var parts []string
 		for _, le := range errs {
 			parts = append(parts, fmt.Sprintf("%s: %s", le.file, le.message))
@@ -514,4 +516,30 @@ func (r *runner) linked(res CheckResult, ref string) CheckResult {
 // trimDot drops a trailing period, so a quoted message can end a sentence of ours.
 func trimDot(s string) string {
 	return strings.TrimRight(strings.TrimSpace(s), ".")
+}
+
+// relevantLocationErrors returns the errors of the workspace files that could hold ref (see
+// filterLocationErrors).
+func (r *runner) relevantLocationErrors(ctx context.Context, ref string) []locationError {
+	return filterLocationErrors(r.env.Workspace, ref, r.locationErrors(ctx))
+}
+
+// filterLocationErrors keeps the errors of files whose text mentions ref's name (a file that does not
+// parse cannot be read any better than that), or every error when no such file has one.
+func filterLocationErrors(workspace, ref string, errs []locationError) []locationError {
+	want, err := parseRef(ref)
+	if err != nil || len(errs) < 2 {
+		return errs
+	}
+	var out []locationError
+	for _, le := range errs {
+		data, err := os.ReadFile(filepath.Join(workspace, filepath.FromSlash(le.file)))
+		if err == nil && strings.Contains(string(data), want.name) {
+			out = append(out, le)
+		}
+	}
+	if len(out) == 0 {
+		return errs
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/backstage-lab/lab/checks/backstage"
@@ -325,5 +327,28 @@ func TestEntityValidCheck(t *testing.T) {
 			got, _ := runCheck(t, f, ws, check)
 			assertResult(t, got, tc.verdict, "", tc.msg...)
 		})
+	}
+}
+
+func TestMissingEntityNamesOnlyTheFileThatMentionsIt(t *testing.T) {
+	ws := t.TempDir()
+	write := func(name, text string) {
+		if err := os.MkdirAll(filepath.Join(ws, "catalog"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ws, "catalog", name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yaml", "kind: Component\nmetadata:\n  name: alpha\n  bad: [\n")
+	write("b.yaml", "kind: Group\nmetadata:\n  name: beta\n")
+	r := &runner{env: Env{Workspace: ws}}
+	errs := []locationError{{file: "catalog/a.yaml", message: "YAML error"}, {file: "catalog/b.yaml", message: "NotAllowedError"}}
+	got := filterLocationErrors(r.env.Workspace, "component:default/alpha", errs)
+	if len(got) != 1 || got[0].file != "catalog/a.yaml" {
+		t.Fatalf("want only a.yaml, got %+v", got)
+	}
+	if got := filterLocationErrors(r.env.Workspace, "component:default/gamma", errs); len(got) != 2 {
+		t.Fatalf("no file mentions gamma: want every error, got %+v", got)
 	}
 }
