@@ -42,7 +42,7 @@ func (r *runner) checkCmd(ctx context.Context, c labs.Check) CheckResult {
 				"%s could not run in the %s container (exit code %d): %s", shellQuote(c.Command), c.Container, code, printed)}
 		}
 		msg := fmt.Sprintf("In the %s container, %s exited with code %d, expected %d. It printed: %s.",
-			c.Container, shellQuote(c.Command), code, want, trimDot(printed))
+			c.Container, shortCommand(c.Command), code, want, trimDot(printed))
 		return failed(where, msg, fmt.Sprintf("exit code %d", want), fmt.Sprintf("exit code %d", code))
 	}
 	if c.Stdout != "" {
@@ -52,7 +52,7 @@ func (r *runner) checkCmd(ctx context.Context, c labs.Check) CheckResult {
 		}
 		if !re.MatchString(out) {
 			msg := fmt.Sprintf("In the %s container, %s printed: %s. Expected output matching %s.",
-				c.Container, shellQuote(c.Command), trimDot(printed), c.Stdout)
+				c.Container, shortCommand(c.Command), trimDot(printed), c.Stdout)
 			return failed(where, msg, "output matching "+c.Stdout, printed)
 		}
 	}
@@ -64,6 +64,15 @@ func cmdName(c labs.Check) string {
 	s := c.Container + ": " + shellQuote(c.Command)
 	if r := []rune(s); len(r) > 80 {
 		s = string(r[:79]) + "…"
+	}
+	return s
+}
+
+// shortCommand renders a command for a message: a long script is cut, its output says what it found.
+func shortCommand(cmd []string) string {
+	s := shellQuote(cmd)
+	if r := []rune(s); len(r) > 70 {
+		s = string(r[:69]) + "…"
 	}
 	return s
 }

@@ -32,7 +32,7 @@ func (r *runner) checkHTTP(ctx context.Context, c labs.Check) CheckResult {
 		if s := snippet(string(data), 200); s != "" {
 			msg += " It said: " + s
 		}
-		msg += checkerRefused(c, status)
+		msg += checkerRefused(c, status, data)
 		return failed(req, msg, fmt.Sprintf("status %d", c.Status), fmt.Sprintf("status %d", status))
 	}
 	if res, ok := checkResponseHeaders(req, c, header); !ok {

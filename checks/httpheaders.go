@@ -50,10 +50,12 @@ func usesCheckerToken(c labs.Check) bool {
 	return true
 }
 
-// checkerRefused explains a 401 to a request made with lab's own token: the learner's configuration no
-// longer accepts it (typically an externalAccess list that replaced the lab's).
-func checkerRefused(c labs.Check, status int) string {
-	if status != http.StatusUnauthorized || c.Status == http.StatusUnauthorized || !usesCheckerToken(c) {
+// checkerRefused explains a 401 "Illegal token" to a request made with lab's own token: the learner's
+// configuration no longer accepts it (typically an externalAccess list that replaced the lab's). Other
+// 401s (e.g. "Missing credentials" from a proxy target) are not about the token.
+func checkerRefused(c labs.Check, status int, body []byte) string {
+	if status != http.StatusUnauthorized || c.Status == http.StatusUnauthorized || !usesCheckerToken(c) ||
+		!strings.Contains(string(body), "Illegal token") {
 		return ""
 	}
 	return " Backstage refused lab's own token, so it no longer accepts it: backend.auth.externalAccess must still list" +
@@ -124,16 +126,21 @@ func (r *runner) resolveAnswers(c *labs.Check) (CheckResult, bool) {
 			res, ok = failed(ye.where(file), fmt.Sprintf("%s is not valid YAML: %s.", ye.where(file), trimDot(ye.Message)), "valid YAML", ye.Message), false
 			return m
 		}
+		// The first document that has the path (a manifest file may hold several).
 		var got any
 		where := file
-		if len(docs) > 0 {
-			node, line := lookupNode(docs[0], splitPath(path))
+		for i, doc := range docs {
+			node, line := lookupNode(doc, splitPath(path))
+			if node == nil && i < len(docs)-1 {
+				continue
+			}
 			if line > 0 {
 				where = fmt.Sprintf("%s:%d", file, line)
 			}
 			if node != nil {
 				_ = node.Decode(&got)
 			}
+			break
 		}
 		s, isString := got.(string)
 		s = strings.TrimRight(strings.TrimSpace(s), "/")

@@ -141,6 +141,15 @@ func TestHTTPCheckCheckerRefused(t *testing.T) {
 	assertResult(t, got, Fail, "", "Backstage refused lab's own token", "token ${LAB_TOKEN}", "replaces the list")
 	got, _ = runCheck(t, f, "", labs.Check{Type: "http", URL: "/api/catalog/entity-facets?facet=kind", Status: 401})
 	assertResult(t, got, Pass, "")
+	// A 401 from elsewhere (a proxy's target without credentials) is not about lab's token.
+	f.do = func(string, string, any) (int, []byte, error) {
+		return 401, []byte(`{"error":{"name":"AuthenticationError","message":"Missing credentials"}}`), nil
+	}
+	got, _ = runCheck(t, f, "", labs.Check{Type: "http", URL: "/api/proxy/inventory/x", Status: 200})
+	assertResult(t, got, Fail, "", "answered 401, expected 200")
+	if strings.Contains(got.Message, "lab's own token") {
+		t.Errorf("message blames lab's token: %s", got.Message)
+	}
 }
 
 // Without DoHeaders (a client that cannot send headers) a header check is not-ready, never failed.

@@ -268,6 +268,12 @@ func (r *runner) refresh(ctx context.Context, locations []*backstage.Entity, tas
 	for _, l := range locations {
 		add(l.Ref())
 	}
+	// The lab's read-only fixture files too: after a restart with new configuration (e.g. catalog rules)
+	// the catalog would otherwise re-read them only at its next scheduled pass. Their Location entities
+	// may not exist yet (a file never accepted), so the ref is computed as Backstage names them.
+	for _, f := range r.lab.Fixtures.Catalog {
+		add(configLocationRef(path.Join("/fixtures", f)))
+	}
 	for _, t := range tasks {
 		for _, c := range t.Checks {
 			switch c.Type {

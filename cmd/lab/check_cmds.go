@@ -66,6 +66,9 @@ type checkTarget struct {
 	lab     *labs.Lab
 	env     checks.Env
 	state   provision.StateDir
+	// restarted is when applyConfig last restarted Backstage: the catalog then re-reads its files, so
+	// checks settle from there as after an edit.
+	restarted time.Time
 }
 
 func openTarget(ctx context.Context, f *cli.Factory, labSlug string) (*checkTarget, error) {
@@ -175,11 +178,15 @@ func (t *checkTarget) applyConfig(ctx context.Context, f *cli.Factory) error {
 	}
 	t.session = s
 	t.env = checkEnv(eng, s)
+	t.restarted = time.Now()
 	return nil
 }
 
 func (t *checkTarget) run(ctx context.Context, tasks []string) (*checks.Report, error) {
 	changed := lastChange(t.session.Workspace)
+	if t.restarted.After(changed) {
+		changed = t.restarted
+	}
 	rep, err := checks.Run(ctx, t.env, t.lab, checks.Options{Tasks: tasks, Changed: changed, SettleUntil: changed.Add(settleWindow)})
 	if err != nil {
 		return nil, err
