@@ -30,6 +30,7 @@ lays out a workspace you edit with your own editor, and checks your work task by
 		newListCmd(f),
 		newStartCmd(f),
 		newStatusCmd(f),
+		newOpenCmd(f),
 		newLogsCmd(f),
 		newStopCmd(f),
 		newRestartCmd(f),

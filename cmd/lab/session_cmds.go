@@ -206,7 +206,8 @@ func startRun(ctx context.Context, f *cli.Factory, o *startOptions) error {
 	} else {
 		fmt.Fprintf(out, "Lab %s is ready (%.1fs).\n", lab.Slug, time.Since(start).Seconds())
 	}
-	fmt.Fprintf(out, "  Backstage:  %s\n  Workspace:  %s\n  PostgreSQL: 127.0.0.1:%d\n\n", s.URL(), s.Workspace, s.PostgresPort)
+	fmt.Fprintf(out, "  Backstage:  %s\n  UI:         %s  (`lab open` opens it)\n  Workspace:  %s\n  PostgreSQL: 127.0.0.1:%d\n\n",
+		s.URL(), uiURL(s), s.Workspace, s.PostgresPort)
 	fmt.Fprintf(out, "Next: read %s, edit the files in the workspace, then run `lab check`.\n", filepath.Join(s.Workspace, "README.md"))
 	return nil
 }
@@ -237,6 +238,7 @@ type sessionStatus struct {
 	Lab         string        `json:"lab"`
 	Title       string        `json:"title,omitempty"`
 	URL         string        `json:"url"`
+	UIURL       string        `json:"ui_url"` // the Backstage UI (served with the API on the same port)
 	Workspace   string        `json:"workspace"`
 	Backstage   string        `json:"backstage"` // ready | starting | stopped | missing
 	Postgres    string        `json:"postgres"`  // running | stopped | missing
@@ -245,7 +247,7 @@ type sessionStatus struct {
 }
 
 func sessionJSON(s *provision.Session, lab *labs.Lab, backstage string) sessionStatus {
-	st := sessionStatus{Session: s.ID, Lab: s.Lab, URL: s.URL(), Workspace: s.Workspace, Backstage: backstage, Postgres: "missing"}
+	st := sessionStatus{Session: s.ID, Lab: s.Lab, URL: s.URL(), UIURL: uiURL(s), Workspace: s.Workspace, Backstage: backstage, Postgres: "missing"}
 	if lab != nil {
 		st.Title = lab.Title
 	}
@@ -332,13 +334,13 @@ func statusRun(ctx context.Context, f *cli.Factory, o *statusOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAB\tBACKSTAGE\tPOSTGRES\tURL\tPROGRESS\tWORKSPACE")
+	fmt.Fprintln(tw, "LAB\tBACKSTAGE\tPOSTGRES\tUI\tPROGRESS\tWORKSPACE")
 	for _, st := range out {
 		prog := "-"
 		if st.Progress != nil {
 			prog = fmt.Sprintf("%d/%d", st.Progress.Done, st.Progress.Tasks)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Lab, st.Backstage, st.Postgres, st.URL, prog, st.Workspace)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Lab, st.Backstage, st.Postgres, st.UIURL, prog, st.Workspace)
 	}
 	return tw.Flush()
 }

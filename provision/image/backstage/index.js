@@ -9,6 +9,9 @@ const path = require('node:path');
 const { createBackend } = require('@backstage/backend-defaults');
 const { coreServices, createBackendModule } = require('@backstage/backend-plugin-api');
 const { catalogLocationsExtensionPoint } = require('@backstage/plugin-catalog-node');
+const { authProvidersExtensionPoint, createProxyAuthProviderFactory, createProxyAuthenticator } = require('@backstage/plugin-auth-node');
+const { parseEntityRef, stringifyEntityRef } = require('@backstage/catalog-model');
+const { InputError, NotAllowedError } = require('@backstage/errors');
 const { DirectoryPreparer, techdocsPreparerExtensionPoint } = require('@backstage/plugin-techdocs-node');
 
 // Lets POST /api/catalog/locations register locations of type "file" (the default allows only "url"):
@@ -103,10 +106,68 @@ const techdocsModuleLabDirPreparer = createBackendModule({
   },
 });
 
+// Checker sign-in: `lab check` needs a user token for permission checks (POST /api/permission/authorize
+// refuses service credentials). GET /api/auth/lab-checker/refresh with the session's static token
+// (Authorization: Bearer $LAB_TOKEN) and `X-Lab-User: user:default/alice` returns a Backstage token for that
+// catalog user (404 NotFoundError "User not found" when the catalog has no such user). Any other caller,
+// user tokens and plugin tokens included, is refused: only the external-access subject named in
+// auth.providers.lab-checker.serviceSubject may use it. The port is bound to 127.0.0.1 anyway.
+const USER_HEADER = 'x-lab-user';
+
+function checkerAuthenticator(httpAuth) {
+  return createProxyAuthenticator({
+    defaultProfileTransform: async () => ({ profile: {} }),
+    initialize({ config }) {
+      return { subject: config.getString('serviceSubject') };
+    },
+    async authenticate({ req }, { subject }) {
+      const credentials = await httpAuth.credentials(req, { allow: ['service'] });
+      if (credentials.principal.subject !== subject) {
+        throw new NotAllowedError('The lab-checker sign-in is only for the lab checker');
+      }
+      const header = req.get(USER_HEADER);
+      if (!header) {
+        throw new InputError(`Missing ${USER_HEADER} header: the catalog user to sign in as`);
+      }
+      let ref;
+      try {
+        ref = parseEntityRef(header, { defaultKind: 'user', defaultNamespace: 'default' });
+      } catch (error) {
+        throw new InputError(`Invalid ${USER_HEADER} header: ${error.message}`);
+      }
+      if (ref.kind.toLowerCase() !== 'user') {
+        throw new InputError(`Only users sign in, not ${stringifyEntityRef(ref)}`);
+      }
+      return { result: { userRef: stringifyEntityRef(ref) } };
+    },
+  });
+}
+
+const authModuleLabChecker = createBackendModule({
+  pluginId: 'auth',
+  moduleId: 'lab-checker-provider',
+  register(reg) {
+    reg.registerInit({
+      deps: { providers: authProvidersExtensionPoint, httpAuth: coreServices.httpAuth },
+      async init({ providers, httpAuth }) {
+        providers.registerProvider({
+          providerId: 'lab-checker',
+          factory: createProxyAuthProviderFactory({
+            authenticator: checkerAuthenticator(httpAuth),
+            // Issues a token with the user's ownership claims (the user and its groups), as a real sign-in would.
+            signInResolver: async ({ result }, ctx) => ctx.signInWithCatalogUser({ entityRef: result.userRef }),
+          }),
+        });
+      },
+    });
+  },
+});
+
 const backend = createBackend();
 
 backend.add(require('@backstage/plugin-auth-backend').default);
 backend.add(require('@backstage/plugin-auth-backend-module-guest-provider').default);
+backend.add(authModuleLabChecker);
 
 backend.add(require('@backstage/plugin-permission-backend').default);
 backend.add(require('@backstage/plugin-permission-backend-module-allow-all-policy').default);
@@ -123,5 +184,8 @@ backend.add(techdocsModuleLabDirPreparer);
 
 backend.add(require('@backstage/plugin-events-backend').default);
 backend.add(require('@backstage/plugin-proxy-backend').default);
+
+// Serves the UI built from app/ (copied to node_modules/app at image build) on the same port as the API.
+backend.add(require('@backstage/plugin-app-backend').default);
 
 backend.start();
