@@ -30,16 +30,4 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 make -s build
-# Base images: pull them where a registry answers; otherwise make stand-ins under the same names.
-for img in node:22-bookworm-slim postgres:17; do
-  if ! docker image inspect "$img" >/dev/null 2>&1 && ! timeout 60 docker pull -q "$img" >/dev/null 2>&1; then
-    log "$img cannot be pulled here: making local stand-ins from Debian and npm packages"
-    ./bin/lab images offline
-    break
-  fi
-done
-# Behind a TLS-inspecting proxy npm needs the host's CA bundle (used only in the build stage).
-if [ -z "${LAB_CA_BUNDLE:-}" ] && [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
-  export LAB_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
-fi
-./bin/lab images build --progress plain
+bash hack/build-images.sh

@@ -53,11 +53,25 @@ func BackstageImageRef(buildContext fs.FS) (string, error) {
 // EnsureImages makes sure the PostgreSQL image and the Backstage image exist, pulling or building them
 // as needed, and returns the Backstage image's reference.
 func EnsureImages(ctx context.Context, eng Engine, o ImageOptions) (string, error) {
+	if err := EnsurePostgresImage(ctx, eng, o.Reporter); err != nil {
+		return "", err
+	}
+	return EnsureBackstageImage(ctx, eng, o)
+}
+
+// EnsurePostgresImage pulls the PostgreSQL image when it is not here.
+func EnsurePostgresImage(ctx context.Context, eng Engine, r Reporter) error {
+	if r == nil {
+		r = Discard
+	}
+	return ensurePulled(ctx, eng, PostgresImage, r)
+}
+
+// EnsureBackstageImage builds the Backstage image when it is not here (or always, with o.Rebuild) and
+// returns its reference.
+func EnsureBackstageImage(ctx context.Context, eng Engine, o ImageOptions) (string, error) {
 	if o.Reporter == nil {
 		o.Reporter = Discard
-	}
-	if err := ensurePulled(ctx, eng, PostgresImage, o.Reporter); err != nil {
-		return "", err
 	}
 	ref, err := BackstageImageRef(o.Context)
 	if err != nil {

@@ -37,12 +37,15 @@ for the base images from Debian and npm packages with "lab images offline".`,
 
 func newImagesBuildCmd(f *cli.Factory) *cobra.Command {
 	var rebuild, noCache bool
-	var ca string
+	var ca, only string
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Build the Backstage image (and pull PostgreSQL) if missing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if only != "" && only != "backstage" && only != "postgres" {
+				return cli.FlagErrorf("--only must be backstage or postgres, not %q", only)
+			}
 			ctx := cmd.Context()
 			eng, err := f.Engine(ctx)
 			if err != nil {
@@ -57,17 +60,26 @@ func newImagesBuildCmd(f *cli.Factory) *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			ref, err := provision.EnsureImages(ctx, eng, provision.ImageOptions{Context: image.Backstage(), CABundle: bundle, Reporter: rep, Rebuild: rebuild || noCache, NoCache: noCache})
-			if err != nil {
-				return err
+			if only != "backstage" {
+				if err := provision.EnsurePostgresImage(ctx, eng, rep); err != nil {
+					return err
+				}
+				fmt.Fprintln(f.IO.Out, provision.PostgresImage)
 			}
-			fmt.Fprintf(f.IO.Out, "%s\n%s\n", provision.PostgresImage, ref)
+			if only != "postgres" {
+				ref, err := provision.EnsureBackstageImage(ctx, eng, provision.ImageOptions{Context: image.Backstage(), CABundle: bundle, Reporter: rep, Rebuild: rebuild || noCache, NoCache: noCache})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(f.IO.Out, ref)
+			}
 			fmt.Fprintf(f.IO.ErrOut, "Images ready in %.1fs.\n", time.Since(start).Seconds())
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "build even if the image exists")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "rebuild without the build cache (a cold build)")
+	cmd.Flags().StringVar(&only, "only", "", "only this image: backstage or postgres")
 	cmd.Flags().StringVar(&ca, "ca-bundle", "", "PEM CA bundle for npm behind a TLS-inspecting proxy (also $LAB_CA_BUNDLE)")
 	return cmd
 }
@@ -208,6 +220,7 @@ stopped if interrupted, and is verified against the SHA-256 the server advertise
 
 func newImagesOfflineCmd(f *cli.Factory) *cobra.Command {
 	var force bool
+	var only string
 	cmd := &cobra.Command{
 		Use:   "offline",
 		Short: "Make local stand-ins for node:22-bookworm-slim and postgres:17 without a registry",
@@ -217,14 +230,18 @@ package repositories but no container registry. Needs root, debootstrap, docker 
 it uses the host's apt mirror and npm configuration.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return offlineRun(cmd.Context(), f, force)
+			if only != "" && only != "node" && only != "postgres" {
+				return cli.FlagErrorf("--only must be node or postgres, not %q", only)
+			}
+			return offlineRun(cmd.Context(), f, force, only)
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "rebuild stand-ins that already exist")
+	cmd.Flags().StringVar(&only, "only", "", "only this stand-in: node or postgres")
 	return cmd
 }
 
-func offlineRun(ctx context.Context, f *cli.Factory, force bool) error {
+func offlineRun(ctx context.Context, f *cli.Factory, force bool, only string) error {
 	dir, err := os.MkdirTemp("", "lab-offline-")
 	if err != nil {
 		return err
@@ -237,6 +254,9 @@ func offlineRun(ctx context.Context, f *cli.Factory, force bool) error {
 	argv := []string{script}
 	if force {
 		argv = append(argv, "--force")
+	}
+	if only != "" {
+		argv = append(argv, "--only", only)
 	}
 	c := exec.CommandContext(ctx, "bash", argv...)
 	c.Stdout, c.Stderr = f.IO.ErrOut, f.IO.ErrOut
