@@ -77,8 +77,8 @@ func resume(ctx context.Context, eng Engine, s *Session, o StartOptions) (*Sessi
 			return s, ErrAlreadyRunning
 		}
 	}
-	if s.Backstage == nil || s.Postgres == nil {
-		return nil, fmt.Errorf("session %s of lab %s is incomplete: run `lab destroy %s`, then `lab start %s`", s.ID, s.Lab, s.Lab, s.Lab)
+	if err := s.complete(); err != nil {
+		return nil, err
 	}
 	o.Workspace = s.Workspace
 	if err := prepareFiles(o); err != nil {
@@ -327,8 +327,8 @@ func Restart(ctx context.Context, eng Engine, s *Session, o StartOptions) (*Sess
 	if o.Wait == 0 {
 		o.Wait = 3 * time.Minute
 	}
-	if s.Backstage == nil || s.Postgres == nil {
-		return nil, fmt.Errorf("session %s of lab %s is incomplete: run `lab destroy %s`, then `lab start %s`", s.ID, s.Lab, s.Lab, s.Lab)
+	if err := s.complete(); err != nil {
+		return nil, err
 	}
 	o.Workspace = s.Workspace
 	if err := prepareFiles(o); err != nil {
@@ -368,4 +368,12 @@ func WorkspaceConfigChanged(lab *labs.Lab, workspace string, state StateDir) boo
 	}
 	applied, _ := os.ReadFile(filepath.Join(state.SessionDir(lab.Slug), "config", "30-workspace.yaml"))
 	return string(current) != string(applied)
+}
+
+// complete fails when a container of the session is gone (removed by hand, or a start cut short).
+func (s *Session) complete() error {
+	if s.Backstage == nil || s.Postgres == nil {
+		return fmt.Errorf("session %s of lab %s is incomplete: run `lab destroy %s`, then `lab start %s`", s.ID, s.Lab, s.Lab, s.Lab)
+	}
+	return nil
 }
