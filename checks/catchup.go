@@ -23,9 +23,11 @@ const catchUpPoll = 200 * time.Millisecond
 // the target entity a moment after the source entity changes).
 const stitchGrace = 500 * time.Millisecond
 
-// catchUp waits until every entity written in the lab's workspace catalog files is served by the catalog
-// as written, or until deadline. Entities the catalog rejects are never served as written: for them the
-// wait ends at the deadline. It returns early only when ctx ends.
+// catchUp waits until every entity written in the lab's workspace catalog files is settled, or until
+// deadline: served as written, or reported as broken (the catalog then serves the last good version with
+// an error status, or keeps a never-valid entity in its unprocessed list). A broken entity's checks fail
+// anyway, and failing checks are retried until Options.SettleUntil, so not waiting for it costs nothing.
+// It returns early only when ctx ends.
 func (r *runner) catchUp(ctx context.Context, deadline time.Time) {
 	docs := r.workspaceEntities()
 	if len(docs) == 0 {
@@ -37,7 +39,7 @@ func (r *runner) catchUp(ctx context.Context, deadline time.Time) {
 	}
 	for {
 		served, err := r.env.API.EntitiesByRefs(ctx, refs)
-		if err == nil && allServedAsWritten(refs, docs, served) {
+		if err == nil && allSettled(refs, docs, served, func() map[string]bool { return r.rejectedRefs(ctx) }) {
 			sleep(ctx, stitchGrace)
 			return
 		}
@@ -86,27 +88,63 @@ func (r *runner) workspaceEntities() map[string]map[string]any {
 	return out
 }
 
-// allServedAsWritten reports whether each served entity carries what its file says in spec and in
-// metadata's annotations, labels, title and description.
-func allServedAsWritten(refs []string, docs map[string]map[string]any, served []*backstage.Entity) bool {
+// rejectedRefs returns the (lower-case) refs of the entities in the unprocessed lists with errors.
+func (r *runner) rejectedRefs(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
+	for _, which := range []string{"failed", "pending"} {
+		list, err := r.env.API.Unprocessed(ctx, which)
+		if err != nil {
+			continue
+		}
+		for _, u := range list {
+			ref := u.EntityRef
+			if ref == "" && u.UnprocessedEntity != nil {
+				ref = u.UnprocessedEntity.Ref()
+			}
+			if ref != "" && len(u.Errors) > 0 {
+				out[strings.ToLower(normRef(ref))] = true
+			}
+		}
+	}
+	return out
+}
+
+// allSettled reports whether each entity is served as written (see servedAsWritten), served with an
+// error status, or not served and rejected (rejected is asked only when needed).
+func allSettled(refs []string, docs map[string]map[string]any, served []*backstage.Entity, rejected func() map[string]bool) bool {
 	if len(served) != len(refs) {
 		return false
 	}
+	var rej map[string]bool
 	for i, ref := range refs {
 		e := served[i]
-		if e == nil {
-			return false
-		}
-		doc := docs[ref]
-		if !subset(doc["spec"], e.Raw["spec"]) {
-			return false
-		}
-		meta, _ := doc["metadata"].(map[string]any)
-		gotMeta, _ := e.Raw["metadata"].(map[string]any)
-		for _, k := range []string{"annotations", "labels", "title", "description"} {
-			if !subset(meta[k], gotMeta[k]) {
+		switch {
+		case e == nil:
+			if rej == nil {
+				rej = rejected()
+			}
+			if !rej[ref] {
 				return false
 			}
+		case len(e.Errors()) > 0:
+		case !servedAsWritten(docs[ref], e):
+			return false
+		}
+	}
+	return true
+}
+
+// servedAsWritten reports whether the served entity carries what its file says in spec and in
+// metadata's annotations, labels, title and description.
+func servedAsWritten(doc map[string]any, e *backstage.Entity) bool {
+	if !subset(doc["spec"], e.Raw["spec"]) {
+		return false
+	}
+	meta, _ := doc["metadata"].(map[string]any)
+	gotMeta, _ := e.Raw["metadata"].(map[string]any)
+	for _, k := range []string{"annotations", "labels", "title", "description"} {
+		if !subset(meta[k], gotMeta[k]) {
+			return false
 		}
 	}
 	return true
