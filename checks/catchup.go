@@ -20,31 +20,37 @@ import (
 const catchUpPoll = 200 * time.Millisecond
 
 // stitchGrace lets the catalog update the other side of relations (reverse relations are stitched onto
-// the target entity a moment after the source entity changes).
-const stitchGrace = 500 * time.Millisecond
+// the target entity a moment after the source entity changes), so that they do not pass on the old state.
+const stitchGrace = 300 * time.Millisecond
+
+// settledRetry is how long failing checks are retried once the catalog has caught up with the files:
+// long enough for reverse relations to be stitched (measured well under half a second here).
+const settledRetry = time.Second
 
 // catchUp waits until every entity written in the lab's workspace catalog files is settled, or until
 // deadline: served as written, or reported as broken (the catalog then serves the last good version with
 // an error status, or keeps a never-valid entity in its unprocessed list). A broken entity's checks fail
 // anyway, and failing checks are retried until Options.SettleUntil, so not waiting for it costs nothing.
-// It returns early only when ctx ends.
-func (r *runner) catchUp(ctx context.Context, deadline time.Time) {
+// It reports whether it saw the catalog catch up: some entity was not settled at first and everything
+// was before the deadline. (Settled from the start proves nothing, e.g. right after a restart for a
+// config change, when the catalog still serves what it had.)
+func (r *runner) catchUp(ctx context.Context, deadline time.Time) bool {
 	docs := r.workspaceEntities()
 	if len(docs) == 0 {
-		return
+		return false
 	}
 	refs := make([]string, 0, len(docs))
 	for ref := range docs {
 		refs = append(refs, ref)
 	}
-	for {
+	for first := true; ; first = false {
 		served, err := r.env.API.EntitiesByRefs(ctx, refs)
 		if err == nil && allSettled(refs, docs, served, func() map[string]bool { return r.rejectedRefs(ctx) }) {
 			sleep(ctx, stitchGrace)
-			return
+			return !first
 		}
 		if !time.Now().Add(catchUpPoll).Before(deadline) || ctx.Err() != nil {
-			return
+			return false
 		}
 		sleep(ctx, catchUpPoll)
 	}

@@ -112,7 +112,13 @@ func Run(ctx context.Context, env Env, lab *labs.Lab, opts Options) (*Report, er
 		return nil, err
 	}
 	if deadline := opts.Changed.Add(r.opts.MaxCatchUp); !opts.Changed.IsZero() && time.Now().Before(deadline) {
-		r.catchUp(ctx, deadline)
+		if r.catchUp(ctx, deadline) {
+			// The catalog serves the files as written: only reverse relations, stitched onto other
+			// entities a moment later, can still change. No need to retry failing checks for longer.
+			if until := time.Now().Add(settledRetry); until.Before(r.opts.SettleUntil) {
+				r.opts.SettleUntil = until
+			}
+		}
 	}
 
 	results := r.runChecks(ctx, tasks)

@@ -277,7 +277,7 @@ func printNext(f *cli.Factory, t *checkTarget, rep *checks.Report) {
 // watch re-checks whenever a workspace file changes (polling modification times: no extra
 // dependency, works on every file system and in bind mounts), debounced.
 func watch(ctx context.Context, f *cli.Factory, t *checkTarget, o *checkOptions) error {
-	const poll, debounce = 250 * time.Millisecond, 300 * time.Millisecond
+	const poll, debounce = 150 * time.Millisecond, 150 * time.Millisecond
 	seen := time.Time{}
 	for {
 		changed := lastChange(t.session.Workspace)
