@@ -64,6 +64,21 @@ type runner struct {
 	lab      *labs.Lab
 	opts     Options
 	problems []string // from the workspace pre-scan
+	// caughtUp, when set, is the earlier retry deadline of checks that read only the catalog's entities:
+	// the catalog has caught up with the files, so only reverse relations can still change.
+	caughtUp time.Time
+}
+
+// catalogOnly lists the check types that judge nothing but catalog entities and workspace files. Others
+// go through plugins with caches of their own (TechDocs caches the entities it builds for a few seconds).
+var catalogOnly = map[string]bool{"entity": true, "relation": true, "entity-valid": true, "file-yaml": true}
+
+// settleUntil is when a failing check stops being retried.
+func (r *runner) settleUntil(c labs.Check) time.Time {
+	if !r.caughtUp.IsZero() && catalogOnly[c.Type] && r.caughtUp.Before(r.opts.SettleUntil) {
+		return r.caughtUp
+	}
+	return r.opts.SettleUntil
 }
 
 // Run checks a lab's tasks against a running Backstage:
@@ -113,11 +128,7 @@ func Run(ctx context.Context, env Env, lab *labs.Lab, opts Options) (*Report, er
 	}
 	if deadline := opts.Changed.Add(r.opts.MaxCatchUp); !opts.Changed.IsZero() && time.Now().Before(deadline) {
 		if r.catchUp(ctx, deadline) {
-			// The catalog serves the files as written: only reverse relations, stitched onto other
-			// entities a moment later, can still change. No need to retry failing checks for longer.
-			if until := time.Now().Add(settledRetry); until.Before(r.opts.SettleUntil) {
-				r.opts.SettleUntil = until
-			}
+			r.caughtUp = time.Now().Add(settledRetry)
 		}
 	}
 
@@ -341,7 +352,7 @@ func (r *runner) runChecks(ctx context.Context, tasks []labs.Task) [][]CheckResu
 func (r *runner) runWithRetry(ctx context.Context, c labs.Check) CheckResult {
 	for {
 		res := r.runOnce(ctx, c)
-		if res.Verdict == Pass || ctx.Err() != nil || !time.Now().Add(r.opts.RetryInterval).Before(r.opts.SettleUntil) {
+		if res.Verdict == Pass || ctx.Err() != nil || !time.Now().Add(r.opts.RetryInterval).Before(r.settleUntil(c)) {
 			return res
 		}
 		t := time.NewTimer(r.opts.RetryInterval)
