@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +37,10 @@ func TestScript(t *testing.T) {
 			}
 			return false, nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"api-status": cmdAPIStatus,
+			"labelled":   cmdLabelled,
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("LAB_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
 			env.Setenv("HOME", env.WorkDir)
@@ -63,6 +69,44 @@ func TestScriptOffline(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// cmdAPIStatus: api-status LAB token|none|wrong PATH — prints the HTTP status of GET PATH on the lab's
+// Backstage, sent with the session's token, without one, or with a wrong one.
+func cmdAPIStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: api-status LAB token|none|wrong PATH")
+	}
+	eng, err := docker.New()
+	ts.Check(err)
+	defer eng.Close()
+	s, err := provision.Find(context.Background(), eng, args[0])
+	ts.Check(err)
+	req, err := http.NewRequest(http.MethodGet, s.URL()+args[2], nil)
+	ts.Check(err)
+	switch args[1] {
+	case "token":
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+	case "wrong":
+		req.Header.Set("Authorization", "Bearer not-the-session-token")
+	}
+	res, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	res.Body.Close()
+	fmt.Fprintf(ts.Stdout(), "%d\n", res.StatusCode)
+}
+
+// cmdLabelled: labelled LAB — prints how many containers, networks and volumes carry the lab's label.
+func cmdLabelled(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: labelled LAB")
+	}
+	eng, err := docker.New()
+	ts.Check(err)
+	defer eng.Close()
+	rs, err := eng.List(context.Background(), map[string]string{provision.LabelLab: args[0]})
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%d\n", len(rs))
 }
 
 func dockerAvailable() bool {
