@@ -18,9 +18,12 @@ import (
 // run is the only place that prints errors and picks the exit code.
 func run(args []string, getenv func(string) string) int {
 	streams := cli.System(getenv)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go forceExitOnSecondSignal(ctx, streams)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go cancelOnSignal(sigs, cancel, streams)
 
 	f := cli.NewFactory(streams, getenv)
 	root := newRootCmd(f)
@@ -29,18 +32,17 @@ func run(args []string, getenv func(string) string) int {
 	return present(streams, cmd, ctx, err)
 }
 
-// forceExitOnSecondSignal: the first Ctrl-C cancels ctx and cleanup runs; a second one exits at once.
-func forceExitOnSecondSignal(ctx context.Context, streams *cli.IOStreams) {
-	<-ctx.Done()
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+// cancelOnSignal: the first Ctrl-C cancels the context, so that what runs stops and cleans up (a
+// half-started lab is removed); a second one, or a minute without finishing, exits at once.
+func cancelOnSignal(sigs <-chan os.Signal, cancel context.CancelFunc, streams *cli.IOStreams) {
+	<-sigs
 	fmt.Fprintln(streams.ErrOut, "\nInterrupted: cleaning up (press Ctrl-C again to exit at once)")
+	cancel()
 	select {
-	case <-ch:
-		os.Exit(cli.ExitInterrupted)
-	case <-time.After(60 * time.Second):
-		os.Exit(cli.ExitInterrupted)
+	case <-sigs:
+	case <-time.After(time.Minute):
 	}
+	os.Exit(cli.ExitInterrupted)
 }
 
 type usager interface{ UsageString() string }
