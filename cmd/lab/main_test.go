@@ -35,7 +35,10 @@ func TestScript(t *testing.T) {
 			if cond == "docker" {
 				return dockerAvailable(), nil
 			}
-			return false, nil
+			if lab, ok := strings.CutPrefix(cond, "session:"); ok {
+				return sessionExists(lab), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"api-status": cmdAPIStatus,
@@ -107,6 +110,20 @@ func cmdLabelled(ts *testscript.TestScript, neg bool, args []string) {
 	rs, err := eng.List(context.Background(), map[string]string{provision.LabelLab: args[0]})
 	ts.Check(err)
 	fmt.Fprintf(ts.Stdout(), "%d\n", len(rs))
+}
+
+// sessionExists reports whether a lab's session exists on the Docker host (a developer's own lab, which a
+// test must not take over).
+func sessionExists(lab string) bool {
+	eng, err := docker.New()
+	if err != nil {
+		return false
+	}
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = provision.Find(ctx, eng, lab)
+	return err == nil
 }
 
 func dockerAvailable() bool {
